@@ -1,0 +1,38 @@
+"""Forward process: Gamma, snr, f, g^2 against the moment equations integrated numerically."""
+import math
+
+import numpy as np
+import pytest
+from conftest import DEFINITIONS
+from scipy.integrate import solve_ivp
+
+from cfg_distortion.numerics.process import get_process
+
+
+@pytest.mark.parametrize("name", ["ou", "ve", "flow"])
+def test_sde_coefficients_reproduce_the_marginals(name):
+    """Integrate d mean = f mean dt and d var = (2 f var + g^2) dt from t0; the result must be
+    a(t)/a(t0) and the variance b(t)^2 - (a(t)/a(t0))^2 b(t0)^2 of x_t given x_t0."""
+    p = get_process(name)
+    a_def, b_def, t_max = DEFINITIONS[name]
+    t0, t1 = 0.05, (0.9 if t_max < math.inf else 2.0)
+    rhs = lambda t, y: [float(p.f(t)) * y[0], 2 * float(p.f(t)) * y[1] + float(p.g2(t))]  # noqa: E731
+    sol = solve_ivp(rhs, (t0, t1), [1.0, 0.0], rtol=1e-11, atol=1e-13)
+    ratio = a_def(t1) / a_def(t0)
+    assert sol.y[0, -1] == pytest.approx(ratio, rel=1e-8)
+    assert sol.y[1, -1] == pytest.approx(b_def(t1) ** 2 - ratio**2 * b_def(t0) ** 2, rel=1e-7, abs=1e-10)
+
+
+@pytest.mark.parametrize("name", ["ou", "ve", "flow"])
+@pytest.mark.parametrize("sigma2", [0.0, 0.25, 1.0, 2.0])
+def test_gamma_and_snr_are_the_class_variance(name, sigma2):
+    """Monte Carlo: x_t = a x0 + b z with x0 ~ N(0, sigma2) has variance Gamma (5 SEM)."""
+    p = get_process(name)
+    t = 0.37
+    rng = np.random.default_rng(0)
+    a_def, b_def, _ = DEFINITIONS[name]
+    x = a_def(t) * math.sqrt(sigma2) * rng.standard_normal(400_000) + b_def(t) * rng.standard_normal(400_000)
+    var = float(np.var(x))
+    sem = var * math.sqrt(2 / x.size)
+    assert abs(float(p.Gamma(t, sigma2)) - var) < 5 * sem
+    assert float(p.snr(t, sigma2)) == pytest.approx(a_def(t) ** 2 / float(p.Gamma(t, sigma2)), rel=1e-12)

@@ -1,0 +1,171 @@
+"""The one place where sympy becomes numbers: generate ``numerics/_generated.py``.
+
+Every numeric function of the toolkit that a formula defines is produced here from the
+derivations of :mod:`cfg_distortion.theory` (common subexpressions eliminated with
+:func:`sympy.cse`, log(1 + x) and exp(x) - 1 rewritten to log1p / expm1 by
+:func:`sympy.codegen.rewriting.optimize`, printed by sympy's NumPy printer). The module
+is committed so that a CLI call imports numpy code only, never sympy; a test regenerates
+it and fails if the committed file is stale. Regenerate with::
+
+    python -m cfg_distortion.theory.codegen        # writes numerics/_generated.py
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
+from sympy.codegen.rewriting import optimize, optims_c99
+from sympy.printing.numpy import NumPyPrinter
+
+from . import classification as C
+from . import free_energy as F
+from . import scores as S
+from .latex import latex
+from .process import PRESETS
+from .symbols import Gamma, a, alpha, m, mumu, omega, q, sigma2, snr, t, theta, u, xmu
+
+GENERATED_PATH = Path(__file__).resolve().parent.parent / "numerics" / "_generated.py"
+
+
+@dataclass(frozen=True)
+class NumericFunction:
+    name: str
+    args: tuple[sp.Symbol, ...]
+    build: Callable[[], sp.Expr]
+    doc: str
+
+
+def _stable(expr: sp.Expr) -> sp.Expr:
+    """log1p / expm1 rewrites for accuracy near 0."""
+    return optimize(expr, optims_c99)
+
+
+def _log1p_form(expr: sp.Expr) -> sp.Expr:
+    """log(y) -> log1p(y - 1) with y - 1 simplified: accurate where y -> 1 (t_c -> 0 for ou)."""
+    return expr.replace(lambda e: isinstance(e, sp.log), lambda e: log1p(sp.factor(sp.cancel(e.args[0] - 1))))
+
+
+def _alpha_c_numeric(name: str) -> sp.Expr:
+    # (1/2) log1p(snr) is exact to the last bit even where snr ~ e^{-2t} is tiny
+    return _stable(_stable(C.alpha_c_snr()).subs(snr, PRESETS[name].snr))
+
+
+def _generic() -> list[NumericFunction]:
+    coef = S.guided_score_coefficients()
+    sad = F.tilted_saddle()
+    return [
+        NumericFunction("score_coef_x", (a, Gamma), lambda: S.score_coefficients()[0],
+                        "coefficient of x in every score (conditional, unconditional, guided)"),
+        NumericFunction("score_coef_mu", (a, Gamma), lambda: S.score_coefficients()[1],
+                        "coefficient of the (posterior-mean) centroid in the class score"),
+        NumericFunction("guided_coef_target", (a, Gamma, omega), lambda: coef["coef_target"],
+                        "coefficient of mu_c in the guided score"),
+        NumericFunction("guided_coef_post", (a, Gamma, omega), lambda: coef["coef_post"],
+                        "coefficient of sum_k w_k mu_k in the guided score"),
+        NumericFunction("class_logit", (xmu, mumu, a, Gamma), S.class_logit,
+                        "k-dependent part of log p_t(x|k); posterior weights are its softmax"),
+        NumericFunction("phi_annealed", (alpha, q, a, Gamma), F.phi_annealed,
+                        "annealed (paramagnetic) wrong-class rate lim (1/d) log E Z"),
+        NumericFunction("entropy_saddle", (alpha, q, a, Gamma), lambda: F.entropy_at_saddle().subs(theta, 1),
+                        "entropy Sigma(1) of the annealed saddle; < 0 means frozen"),
+        NumericFunction("freezing_alpha", (q, a, Gamma), F.freezing_alpha,
+                        "alpha at which the annealed saddle's entropy vanishes"),
+        NumericFunction("saddle_s", (theta, q, a, Gamma), lambda: sad[sp.Symbol("s", real=True)],
+                        "overlap s of the tilted saddle"),
+        NumericFunction("saddle_n", (theta, q, a, Gamma), lambda: sad[sp.Symbol("n", positive=True)],
+                        "transverse norm n of the tilted saddle"),
+        NumericFunction("frozen_constraint", (u, alpha, q, a, Gamma), F.frozen_constraint,
+                        "Sigma(theta = u Gamma / a^2); the frozen branch solves it = 0 for u"),
+        NumericFunction("phi_frozen", (u, q, a, Gamma), F.phi_frozen,
+                        "frozen (condensed) wrong-class rate at the root u of frozen_constraint"),
+        NumericFunction("target_term", (m, a, Gamma), C.target_term,
+                        "(1/d) logit of the target class"),
+        NumericFunction("boundary_m_annealed", (alpha, q, a, Gamma), C.boundary_m_annealed,
+                        "m on the classification boundary, annealed branch"),
+        NumericFunction("alpha_c_of_snr", (snr,), lambda: _stable(C.alpha_c_snr()),
+                        "classification threshold as a function of the SNR"),
+    ]
+
+
+def _per_process() -> list[NumericFunction]:
+    out = []
+    for name, p in PRESETS.items():
+        out += [
+            NumericFunction(f"{name}_a", (t,), lambda p=p: p.a, f"a_t of the {name} process"),
+            NumericFunction(f"{name}_b", (t,), lambda p=p: p.b, f"b_t of the {name} process"),
+            NumericFunction(f"{name}_Gamma", (t, sigma2), lambda p=p: p.Gamma, f"Gamma_t of the {name} process"),
+            NumericFunction(f"{name}_snr", (t, sigma2), lambda p=p: p.snr, f"SNR_t of the {name} process"),
+            NumericFunction(f"{name}_f", (t,), lambda p=p: p.f, f"forward drift f = a'/a of the {name} process"),
+            NumericFunction(f"{name}_g2", (t,), lambda p=p: p.g2, f"forward g^2 of the {name} process"),
+            NumericFunction(f"{name}_alpha_c", (t, sigma2), lambda name=name: _alpha_c_numeric(name),
+                            f"alpha_c(t) of the {name} process"),
+            NumericFunction(f"{name}_t_c", (alpha, sigma2), lambda name=name: _log1p_form(C.t_c(name)),
+                            f"t_c(alpha) of the {name} process, valid for 0 < alpha < alpha_c(0)"),
+        ]
+    return out
+
+
+def numeric_functions() -> list[NumericFunction]:
+    return _generic() + _per_process()
+
+
+def latex_table() -> dict[str, dict[str, str]]:
+    """LaTeX of the closed forms the CLI reports, by quantity and process."""
+    return {
+        "alpha_c": {name: latex(C.alpha_c(name)) for name in PRESETS},
+        "t_c": {name: latex(C.t_c(name)) for name in PRESETS},
+        "alpha_c_snr": {"any": latex(C.alpha_c_snr())},
+    }
+
+
+def _function_source(fn: NumericFunction, printer: NumPyPrinter) -> str:
+    expr = _stable(sp.sympify(fn.build()))
+    argnames = [str(s) for s in fn.args]
+    stray = expr.free_symbols - set(fn.args)
+    if stray:
+        raise RuntimeError(f"{fn.name}: expression has symbols {stray} that are not arguments {argnames}")
+    subexprs, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols("_x"))
+    lines = [f"def {fn.name}({', '.join(argnames)}):", f'    """{fn.doc}."""']
+    for sym, sub in subexprs:
+        lines.append(f"    {sym} = {printer.doprint(sub)}")
+    body = printer.doprint(reduced)
+    if not (reduced.free_symbols & set(fn.args)) and not subexprs:
+        body = f"_broadcast({body}, {', '.join(argnames)})"
+    lines.append(f"    return {body}")
+    return "\n".join(lines)
+
+
+def generate_module() -> str:
+    """Source text of numerics/_generated.py."""
+    printer = NumPyPrinter({"fully_qualified_modules": True, "inline": True})
+    header = [
+        '"""GENERATED by cfg_distortion.theory.codegen from the sympy derivations. Do not edit.',
+        "",
+        "Regenerate with `python -m cfg_distortion.theory.codegen`; tests/test_codegen.py fails",
+        'when this file is stale."""',
+        "import numpy",
+        "",
+        "",
+        "def _broadcast(value, *args):",
+        '    """A constant with the broadcast shape of the arguments."""',
+        "    return value + 0.0 * sum(numpy.asarray(x, dtype=float) for x in args)",
+    ]
+    parts = ["\n".join(header)]
+    for fn in numeric_functions():
+        parts.append(_function_source(fn, printer))
+    parts.append("LATEX = " + repr(latex_table()))
+    return "\n\n\n".join(parts) + "\n"
+
+
+def write_module(path: Path = GENERATED_PATH) -> Path:
+    path.write_text(generate_module())
+    return path
+
+
+if __name__ == "__main__":
+    out = write_module(Path(sys.argv[1]) if len(sys.argv) > 1 else GENERATED_PATH)
+    print(f"wrote {out}")
