@@ -109,8 +109,21 @@ def _per_process() -> list[NumericFunction]:
     return out
 
 
+# theory modules that contribute generated functions: each defines
+# ``numeric_functions() -> list[NumericFunction]`` (imported lazily, in this order)
+EXTRA_MODULES: list[str] = []
+
+
 def numeric_functions() -> list[NumericFunction]:
-    return _generic() + _per_process()
+    import importlib
+
+    out = _generic() + _per_process()
+    for name in EXTRA_MODULES:
+        out += importlib.import_module(f"cfg_distortion.theory.{name}").numeric_functions()
+    names = [fn.name for fn in out]
+    if len(names) != len(set(names)):
+        raise RuntimeError(f"duplicate generated function names: {sorted({n for n in names if names.count(n) > 1})}")
+    return out
 
 
 def latex_table() -> dict[str, dict[str, str]]:
