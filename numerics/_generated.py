@@ -227,4 +227,213 @@ def flow_t_c(alpha, sigma2):
     return _x2/(numpy.sqrt(_x0)*numpy.sqrt(_x2) - _x1 + 1)
 
 
+def drift_G_sde_m(m, v, a, Gamma, f, g2, omega):
+    """dm/dtau in branch G, sde sampler (reverse time)."""
+    _x0 = Gamma**(-1.0)
+    _x1 = a**2
+    _x2 = _x1*g2
+    return _x0*a*g2*(omega + 1) - _x0*m*(Gamma**2*f + Gamma*_x1*f + Gamma*g2 + _x2*omega + _x2)/(Gamma + _x1)
+
+
+def drift_G_sde_v(m, v, a, Gamma, f, g2, omega):
+    """dv/dtau in branch G, sde sampler (reverse time)."""
+    _x0 = a**2
+    _x1 = _x0*g2
+    return g2 - 2*v*(Gamma**2*f + Gamma*_x0*f + Gamma*g2 + _x1*omega + _x1)/(Gamma*(Gamma + _x0))
+
+
+def drift_G_ode_m(m, v, a, Gamma, f, g2, omega):
+    """dm/dtau in branch G, ode sampler (reverse time)."""
+    _x0 = (1/2)/Gamma
+    _x1 = a**2
+    _x2 = _x1*g2
+    _x3 = 2*f
+    return _x0*a*g2*(omega + 1) - _x0*m*(Gamma**2*_x3 + Gamma*_x1*_x3 + Gamma*g2 + _x2*omega + _x2)/(Gamma + _x1)
+
+
+def drift_G_ode_v(m, v, a, Gamma, f, g2, omega):
+    """dv/dtau in branch G, ode sampler (reverse time)."""
+    _x0 = a**2
+    _x1 = _x0*g2
+    _x2 = 2*f
+    return -v*(Gamma**2*_x2 + Gamma*_x0*_x2 + Gamma*g2 + _x1*omega + _x1)/(Gamma*(Gamma + _x0))
+
+
+def drift_C_sde_m(m, v, a, Gamma, f, g2, omega):
+    """dm/dtau in branch C, sde sampler (reverse time)."""
+    _x0 = Gamma**(-1.0)
+    return _x0*a*g2 - _x0*m*(Gamma*f + g2)
+
+
+def drift_C_sde_v(m, v, a, Gamma, f, g2, omega):
+    """dv/dtau in branch C, sde sampler (reverse time)."""
+    return g2 - 2*v*(Gamma*f + g2)/Gamma
+
+
+def drift_C_ode_m(m, v, a, Gamma, f, g2, omega):
+    """dm/dtau in branch C, ode sampler (reverse time)."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def drift_C_ode_v(m, v, a, Gamma, f, g2, omega):
+    """dv/dtau in branch C, ode sampler (reverse time)."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def target_term_dm(m, a, Gamma):
+    """partial derivative target_term_dm."""
+    return a/Gamma
+
+
+def target_term_da(m, a, Gamma):
+    """partial derivative target_term_da."""
+    return (-a + m)/Gamma
+
+
+def target_term_dGamma(m, a, Gamma):
+    """partial derivative target_term_dGamma."""
+    return (1/2)*a*(a - 2*m)/Gamma**2
+
+
+def phi_annealed_dq(alpha, q, a, Gamma):
+    """partial derivative phi_annealed_dq."""
+    _x0 = a**2
+    return (1/2)*_x0/(Gamma*(Gamma + _x0))
+
+
+def phi_frozen_dq(u, q, a, Gamma):
+    """partial derivative phi_frozen_dq."""
+    return (1/2)*u/(Gamma*(u + 1))
+
+
+def phi_annealed_da(alpha, q, a, Gamma):
+    """partial derivative phi_annealed_da."""
+    _x0 = Gamma + a**2
+    return a*(-_x0 + q)/_x0**2
+
+
+def phi_frozen_da(u, q, a, Gamma):
+    """partial derivative phi_frozen_da."""
+    _x0 = a**2
+    return (-_x0*u - _x0 + q*u)/(Gamma*a*(u + 1)**2)
+
+
+def phi_annealed_dGamma(alpha, q, a, Gamma):
+    """partial derivative phi_annealed_dGamma."""
+    _x0 = Gamma**2
+    _x1 = a**2
+    return -1/2*_x1*(-Gamma*_x1 + 2*Gamma*q - _x0 + _x1*q)/(_x0*(Gamma + _x1)**2)
+
+
+def phi_frozen_dGamma(u, q, a, Gamma):
+    """partial derivative phi_frozen_dGamma."""
+    _x0 = u + 1
+    return (1/2)*(_x0*(a**2 - 2*q*u) + q*u**2)/(Gamma**2*_x0**2)
+
+
+def ou_da(t):
+    """a'(t) of the ou process."""
+    return -numpy.exp(-t)
+
+
+def ou_dGamma(t, sigma2):
+    """Gamma'(t) of the ou process."""
+    _x0 = 2*t
+    return -2*(sigma2 + numpy.expm1(_x0))*numpy.exp(-_x0) + 2
+
+
+def ve_da(t):
+    """a'(t) of the ve process."""
+    return _broadcast(0, t)
+
+
+def ve_dGamma(t, sigma2):
+    """Gamma'(t) of the ve process."""
+    return 2*t
+
+
+def flow_da(t):
+    """a'(t) of the flow process."""
+    return _broadcast(-1, t)
+
+
+def flow_dGamma(t, sigma2):
+    """Gamma'(t) of the flow process."""
+    return 2*(sigma2*t - sigma2 + t)
+
+
+def potential_G(m, v, a, Gamma, alpha, omega):
+    """effective potential V in branch G."""
+    _x0 = (1/2)*numpy.log(Gamma)
+    _x1 = Gamma**(-1.0)
+    _x2 = (1/2)*_x1
+    _x3 = _x2*v
+    _x4 = _x1*a*m
+    _x5 = a**2
+    _x6 = _x2*_x5
+    _x7 = m**2
+    _x8 = _x2*_x7
+    _x9 = omega/(2*Gamma + 2*_x5)
+    return _x0*omega + _x0 + _x3*omega + _x3 - _x4*omega - _x4 + _x6*omega + _x6 - _x7*_x9 + _x8*omega + _x8 - _x9*v - 1/2*omega*numpy.log(Gamma + _x5) + (1/2)*numpy.log(2) + (1/2)*numpy.log(numpy.pi)
+
+
+def free_energy_G(m, v, a, Gamma, alpha, omega):
+    """V - log(v)/2 in branch G."""
+    _x0 = (1/2)*numpy.log(Gamma)
+    _x1 = Gamma**(-1.0)
+    _x2 = (1/2)*_x1
+    _x3 = _x2*v
+    _x4 = _x1*a*m
+    _x5 = a**2
+    _x6 = _x2*_x5
+    _x7 = m**2
+    _x8 = _x2*_x7
+    _x9 = omega/(2*Gamma + 2*_x5)
+    return _x0*omega + _x0 + _x3*omega + _x3 - _x4*omega - _x4 + _x6*omega + _x6 - _x7*_x9 + _x8*omega + _x8 - _x9*v - 1/2*omega*numpy.log(Gamma + _x5) - 1/2*numpy.log(v) + (1/2)*numpy.log(2) + (1/2)*numpy.log(numpy.pi)
+
+
+def minimum_G_m(a, Gamma, omega):
+    """m at the minimum of F in branch G."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    return _x1*a*(omega + 1)/(_x0*omega + _x1)
+
+
+def minimum_G_v(a, Gamma, omega):
+    """v at the minimum of F in branch G."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    return Gamma*_x1/(_x0*omega + _x1)
+
+
+def potential_C(m, v, a, Gamma, alpha, omega):
+    """effective potential V in branch C."""
+    return (1/2)*(-2*Gamma*alpha*omega + Gamma*numpy.log(Gamma) + Gamma*numpy.log(2) + Gamma*numpy.log(numpy.pi) + a**2 - 2*a*m + m**2 + v)/Gamma
+
+
+def free_energy_C(m, v, a, Gamma, alpha, omega):
+    """V - log(v)/2 in branch C."""
+    return (1/2)*(-2*Gamma*alpha*omega + Gamma*numpy.log(Gamma) - Gamma*numpy.log(v) + Gamma*numpy.log(2) + Gamma*numpy.log(numpy.pi) + a**2 - 2*a*m + m**2 + v)/Gamma
+
+
+def minimum_C_m(a, Gamma, omega):
+    """m at the minimum of F in branch C."""
+    return a
+
+
+def minimum_C_v(a, Gamma, omega):
+    """v at the minimum of F in branch C."""
+    return Gamma
+
+
+def static_gap(a, Gamma, alpha, omega):
+    """F_G(min_G) - F_C(min_C)."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    _x2 = (1/2)*omega + 1/2
+    _x3 = _x0*omega
+    _x4 = (_x1 + _x3)**(-1.0)
+    return -_x2*_x3*_x4 - _x2*numpy.log(_x1) + alpha*omega + (1/2)*omega*numpy.log(Gamma) - 1/2*numpy.log(_x4)
+
+
 LATEX = {'alpha_c': {'ou': '\\frac{\\log{\\left(\\frac{\\sigma^2 + e^{2 t}}{\\sigma^2 + e^{2 t} - 1} \\right)}}{2}', 've': '\\frac{\\log{\\left(\\frac{\\sigma^2 + t^{2} + 1}{\\sigma^2 + t^{2}} \\right)}}{2}', 'flow': '\\frac{\\log{\\left(\\frac{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + 2 t^{2} - 2 t + 1}{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + t^{2}} \\right)}}{2}'}, 't_c': {'ou': '\\frac{\\log{\\left(- \\sigma^2 + 1 + \\frac{1}{e^{2 \\alpha} - 1} \\right)}}{2}', 've': '\\frac{\\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}}{\\sqrt{e^{2 \\alpha} - 1}}', 'flow': '\\frac{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + \\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1} \\sqrt{e^{2 \\alpha} - 1} + 1}'}, 'alpha_c_snr': {'any': '\\frac{\\log{\\left(\\mathrm{SNR}_t + 1 \\right)}}{2}'}}

@@ -1,0 +1,304 @@
+"""Dynamical mean-field (DMF) trajectories of guided sampling at d -> infinity.
+
+The state (m, v) is integrated with ``solve_ivp`` in forward time t from T down to 0 (the
+reverse process), with the branch drifts generated from :mod:`cfg_distortion.theory.dmf`.
+The branch is G while the wrong classes dominate p_t(x) (margin h = T(m) - phi(q) < 0,
+phi the quenched wrong-class rate) and C once the target does (h > 0). Switches are found
+by terminal events on h; the integration then restarts with the other branch's drift.
+
+Sliding mode. After a switch the new branch's flow can point back across h = 0 (in C the
+conditional drift may lower the margin that G had raised). The d -> infinity limit then
+slides along the boundary with the Filippov field lambda F_G + (1 - lambda) F_C, lambda
+chosen so that dh/dtau = 0; it leaves the boundary when one branch's flow points away
+from it (events on dh/dtau of each branch). Segments of sliding are labelled "S".
+
+Schedules with jumps are integrated piecewise between their breakpoints.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
+
+from . import _generated as G
+from . import validation as V
+from .process import get_process
+from .rates import ConvergenceError
+from .schedules import Schedule, as_schedule
+
+SAMPLERS = ("sde", "ode")
+# Start times at which the T -> end-of-process limit is reached to ~1e-7 in m and v. The
+# offset of the start (m = 0 instead of the class's a_T) decays like a_T^2 for the SDE but
+# only like a_T / sqrt(Gamma_T) for the ODE (a deterministic transport keeps it), hence the
+# larger ODE horizons (tests/test_dmf.py::test_start_time_is_converged moves T back and checks).
+DEFAULT_T = {("ou", "sde"): 20.0, ("ou", "ode"): 20.0, ("ve", "sde"): 1e4, ("ve", "ode"): 1e7,
+             ("flow", "sde"): 1.0 - 1e-6, ("flow", "ode"): 1.0 - 1e-9}
+RTOL, ATOL = 1e-10, 1e-12
+_H_TOL = 1e-9  # |h| below this at a restart counts as "on the boundary"
+_MAX_SWITCHES = 200
+
+
+@dataclass
+class Trajectory:
+    """A DMF trajectory: samples of (t, m, v, branch) from T to 0 and the summary."""
+
+    alpha: float
+    sigma2: float
+    schedule: str
+    sampler: str
+    process: str
+    T: float
+    t: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    branch: list[str]
+    t_switch: list[float]
+    branches: list[str]
+    g_frozen: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def m_final(self) -> float:
+        return float(self.m[-1])
+
+    @property
+    def v_final(self) -> float:
+        return float(self.v[-1])
+
+    @property
+    def classified(self) -> bool:
+        return self.branches[-1] == "C"
+
+    @property
+    def mean_shift(self) -> float:
+        return self.m_final - 1.0
+
+    @property
+    def variance_ratio(self) -> float:
+        return self.v_final / self.sigma2 if self.sigma2 > 0 else math.inf
+
+    def to_json(self) -> dict:
+        ratio = self.variance_ratio
+        return {
+            "m_final": self.m_final, "v_final": self.v_final, "t_switch": list(self.t_switch),
+            "branches": list(self.branches), "classified": self.classified, "mean_shift": self.mean_shift,
+            "variance_ratio": None if math.isinf(ratio) else ratio, "sliding": "S" in self.branches,
+            "g_frozen": self.g_frozen, "notes": list(self.notes),
+            "alpha": None if math.isinf(self.alpha) else self.alpha, "K_infinite": math.isinf(self.alpha),
+            "sigma2": self.sigma2, "schedule": self.schedule, "sampler": self.sampler, "process": self.process,
+            "T": self.T,
+        }
+
+
+class _Model:
+    """Drifts, margin and its rates for one set of inputs (scalars; called by solve_ivp)."""
+
+    def __init__(self, alpha, sigma2, schedule: Schedule, sampler, process):
+        self.alpha, self.sigma2, self.schedule, self.sampler = alpha, sigma2, schedule, sampler
+        self.p = get_process(process)
+        self.da = getattr(G, f"{process}_da")
+        self.dGamma = getattr(G, f"{process}_dGamma")
+        self.drift_fns = {b: (getattr(G, f"drift_{b}_{sampler}_m"), getattr(G, f"drift_{b}_{sampler}_v"))
+                          for b in "GC"}
+
+    def coeffs(self, t):
+        p = self.p
+        return float(p.a(t)), float(p.Gamma(t, self.sigma2)), float(p.f(t)), float(p.g2(t))
+
+    def drift(self, branch, t, y):
+        m, v = y
+        a, Gm, f, g2 = self.coeffs(t)
+        w = float(self.schedule(t))
+        fm, fv = self.drift_fns[branch]
+        return np.array([fm(m, v, a, Gm, f, g2, w), fv(m, v, a, Gm, f, g2, w)], dtype=float)
+
+    # ---- margin h = T(m) - phi(q) and its partial derivatives
+    def _phi(self, q, a, Gm):
+        """(phi, dphi/dq, dphi/da, dphi/dGamma): annealed or frozen (envelope theorem)."""
+        al = self.alpha
+        if G.entropy_saddle(al, q, a, Gm) >= 0:
+            return (G.phi_annealed(al, q, a, Gm), G.phi_annealed_dq(al, q, a, Gm),
+                    G.phi_annealed_da(al, q, a, Gm), G.phi_annealed_dGamma(al, q, a, Gm))
+        hi = a * a / Gm
+        if al == 0.0:
+            u = 0.0
+        else:
+            u = brentq(lambda x: G.frozen_constraint(x, al, q, a, Gm), 0.0, hi, xtol=1e-15, rtol=4e-15)
+        return (G.phi_frozen(u, q, a, Gm), G.phi_frozen_dq(u, q, a, Gm),
+                G.phi_frozen_da(u, q, a, Gm), G.phi_frozen_dGamma(u, q, a, Gm))
+
+    def margin(self, t, y):
+        m, v = y
+        a, Gm, _, _ = self.coeffs(t)
+        return float(G.target_term(m, a, Gm) - self._phi(m * m + v, a, Gm)[0])
+
+    def margin_rates(self, t, y):
+        """(dh/dtau along F_G, dh/dtau along F_C) at (t, y)."""
+        m, v = y
+        a, Gm, _, _ = self.coeffs(t)
+        _, p_q, p_a, p_G = self._phi(m * m + v, a, Gm)
+        h_m = G.target_term_dm(m, a, Gm) - 2 * m * p_q
+        h_v = -p_q
+        a_dot, G_dot = float(self.da(t)), float(self.dGamma(t, self.sigma2))
+        h_t = (G.target_term_da(m, a, Gm) - p_a) * a_dot + (G.target_term_dGamma(m, a, Gm) - p_G) * G_dot
+        rates = []
+        for b in "GC":
+            F = self.drift(b, t, y)
+            rates.append(float(h_m * F[0] + h_v * F[1] - h_t))  # tau = -t
+        return rates[0], rates[1]
+
+    def sliding_drift(self, t, y):
+        hG, hC = self.margin_rates(t, y)
+        lam = hC / (hC - hG) if hC != hG else 0.5
+        lam = min(max(lam, 0.0), 1.0)
+        return lam * self.drift("G", t, y) + (1 - lam) * self.drift("C", t, y)
+
+    def decide(self, t, y, previous):
+        """Branch to continue in at (t, y): by the margin, or by the flows when on the boundary."""
+        if math.isinf(self.alpha):
+            return "G"
+        h = self.margin(t, y)
+        if h > _H_TOL:
+            return "C"
+        if h < -_H_TOL:
+            return "G"
+        hG, hC = self.margin_rates(t, y)
+        if hG > 0 and hC > 0:
+            return "C"
+        if hG < 0 and hC < 0:
+            return "G"
+        if hG >= 0 >= hC:
+            return "S"
+        return previous if previous in ("G", "C") else "C"  # repelling boundary: keep going
+
+
+def _events(model: _Model, branch: str):
+    if math.isinf(model.alpha):
+        return []
+    if branch == "G":
+        ev = lambda t, y: model.margin(t, y)  # noqa: E731  h: - -> + as t decreases
+        ev.terminal, ev.direction = True, 1
+        return [ev]
+    if branch == "C":
+        ev = lambda t, y: model.margin(t, y)  # noqa: E731
+        ev.terminal, ev.direction = True, -1
+        return [ev]
+    to_c = lambda t, y: model.margin_rates(t, y)[1]  # noqa: E731  C flow turns away from G
+    to_c.terminal, to_c.direction = True, 1
+    to_g = lambda t, y: model.margin_rates(t, y)[0]  # noqa: E731  G flow turns away from C
+    to_g.terminal, to_g.direction = True, -1
+    return [to_c, to_g]
+
+
+def _rhs(model: _Model, branch: str):
+    if branch == "S":
+        return lambda t, y: -model.sliding_drift(t, y)
+    return lambda t, y: -model.drift(branch, t, y)
+
+
+def validate_inputs(alpha, sigma2, sampler, process, T):
+    """Checked (alpha, sigma2, sampler, process, T); alpha may be inf (K -> infinity at fixed d)."""
+    try:
+        alpha = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be a number >= 0 or inf (got {alpha!r})") from None
+    if math.isnan(alpha) or alpha < 0:
+        raise ValueError(f"alpha must be >= 0 or inf (got {alpha})")
+    sigma2 = V.finite("sigma2", sigma2, "sigma2 > 0")
+    if sigma2 <= 0:
+        raise ValueError(f"sigma2 must be > 0 (got {sigma2:g})")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of sde, ode (got {sampler!r})")
+    V.process(process)
+    if T is None:
+        T = DEFAULT_T[(process, sampler)]
+    T = V.finite("T", T, "T > 0")
+    if T <= 0:
+        raise ValueError(f"T must be > 0 (got {T:g})")
+    if process == "flow" and T >= 1:
+        raise ValueError(f"T must satisfy 0 < T < 1 for process flow (got {T:g})")
+    return alpha, sigma2, sampler, process, T
+
+
+def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", process="ou", T=None,
+               rtol=RTOL, atol=ATOL) -> Trajectory:
+    """Integrate the DMF from x_T ~ marginal (m = 0, v = a_T^2 (1 + sigma2) + b_T^2) down to t = 0.
+
+    Give either ``omega`` (constant) or ``schedule`` (a spec string of
+    :mod:`.schedules`, or a callable omega(t)). ``alpha = inf`` keeps branch G throughout
+    (K -> infinity at fixed d). Raises ValueError on bad input and ConvergenceError when
+    the solver fails.
+    """
+    alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, T)
+    if (omega is None) == (schedule is None):
+        raise ValueError("give exactly one of omega and schedule")
+    if omega is not None:
+        omega = V.finite("omega", omega, "a real number")
+        sched = as_schedule(f"const:{omega!r}", T)
+    else:
+        sched = as_schedule(schedule, T)
+    model = _Model(alpha, sigma2, sched, sampler, process)
+    p = model.p
+    a_T, b_T = float(p.a(T)), float(p.b(T))
+    y = np.array([0.0, a_T**2 * (1 + sigma2) + b_T**2])
+    stops = sorted({b for b in sched.breakpoints if 0 < b < T} | {0.0}, reverse=True)
+
+    ts, ms, vs, labels = [T], [y[0]], [y[1]], []
+    t_cur = T
+    branch = model.decide(T, y, "G")
+    labels.append(branch)
+    history, switches = [branch], []
+    for stop in stops:
+        while t_cur > stop:
+            sol = solve_ivp(_rhs(model, branch), (t_cur, stop), y, method="DOP853", rtol=rtol, atol=atol,
+                            events=_events(model, branch))
+            if sol.status == -1:
+                raise ConvergenceError(f"DMF integration failed at t = {sol.t[-1]:.6g}: {sol.message}")
+            ts += list(sol.t[1:])
+            ms += list(sol.y[0, 1:])
+            vs += list(sol.y[1, 1:])
+            labels += [branch] * (len(sol.t) - 1)
+            t_cur, y = float(sol.t[-1]), sol.y[:, -1].copy()
+            if sol.status == 1:  # an event: re-decide on the boundary
+                hit = [k for k, te in enumerate(sol.t_events) if len(te)][0]
+                t_cur, y = float(sol.t_events[hit][0]), sol.y_events[hit][0].copy()
+                new = model.decide(t_cur, y, branch)
+                if new == branch:  # the event was grazing: nudge on with the other flow
+                    new = {"G": "C", "C": "G"}.get(branch, "C" if hit == 0 else "G")
+                branch = _switch(branch, new, t_cur, history, switches)
+        if stop > 0:  # a breakpoint of the schedule: omega jumps, the flows change
+            branch = _switch(branch, model.decide(stop, y, branch), stop, history, switches)
+    traj = Trajectory(alpha, sigma2, sched.spec, sampler, process, T, np.array(ts), np.array(ms),
+                      np.array(vs), labels, switches, history)
+    _diagnose(model, traj)
+    return traj
+
+
+def _switch(branch, new, t, history, switches):
+    if new != branch:
+        history.append(new)
+        switches.append(t)
+        if len(switches) > _MAX_SWITCHES:
+            raise ConvergenceError(f"more than {_MAX_SWITCHES} branch switches (chattering) near t = {t:.6g}")
+    return new
+
+
+def _diagnose(model: _Model, traj: Trajectory) -> None:
+    """Flag G segments with guidance on (omega != 0) where the wrong classes are frozen
+    (Sigma(1) < 0): there the annealed (centroid-cloud) drift of branch G is outside its range
+    of validity. With omega = 0 both branches have the conditional drift and nothing is lost."""
+    if math.isinf(model.alpha):
+        return
+    in_g = np.array([b == "G" for b in traj.branch]) & (model.schedule(traj.t) != 0)
+    if not in_g.any():
+        return
+    t, m, v = traj.t[in_g], traj.m[in_g], traj.v[in_g]
+    a, Gm = model.p.a(t), model.p.Gamma(t, model.sigma2)
+    frozen = G.entropy_saddle(model.alpha, m * m + v, a, Gm) < -1e-7
+    if frozen.any():
+        traj.g_frozen = True
+        traj.notes.append(f"branch G with frozen wrong classes for t in [{t[frozen].min():.4g}, "
+                          f"{t[frozen].max():.4g}]: the centroid-cloud drift is approximate there")
