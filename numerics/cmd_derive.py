@@ -37,5 +37,5 @@ def run(args) -> int:
         print(f"{directory}: {len(files)} documents up to date with theory/")
         return 0
     changed = documents.write(directory, files)
-    print(f"{directory}: {len(changed)} of {len(files)} documents changed")
+    print(f"{directory}: {len(files)} documents, {len(changed)} files written or removed")
     return 0

@@ -38,9 +38,19 @@ def test_printed_latex_is_the_stored_sympy_object():
     for e in EQ.all_equations():
         assert isinstance(e.expr, sp.Basic), e.label
         lines = EQ.equation_lines(e)
-        assert " ".join(lines) == EQ.expr_latex(e.expr), e.label
-        if len(lines) > 1:
-            assert sp.Add(*EQ._split_terms(e.expr)) == e.expr
+        if len(lines) == 1:
+            assert lines[0] == EQ.expr_latex(e.expr), e.label
+            continue
+        den, terms = EQ.layout(e.expr)
+        body = " ".join(lines)
+        if den is None:
+            assert sp.Add(*terms) == e.expr, e.label
+        else:  # a fraction broken at its numerator's terms
+            prefix, suffix = rf"\frac{{1}}{{{EQ.expr_latex(den)}}} \Big[", r" \Big]"
+            assert body.startswith(prefix) and body.endswith(suffix), e.label
+            body = body[len(prefix):-len(suffix)].strip()
+            assert sp.simplify(sp.Add(*terms) / den - e.expr) == 0, e.label
+        assert body == EQ.expr_latex(sp.Add(*terms)), e.label
     eqs = EQ.by_label()
     assert eqs["eq:phi-annealed"].expr is F.phi_annealed()
     assert eqs["eq:phi-frozen"].expr is F.phi_frozen()
@@ -89,7 +99,7 @@ def test_derive_check_fails_after_a_theory_change(repo, monkeypatch, capsys, fre
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1
     assert sorted(line.split(": ")[1] for line in err) == sorted(
-        str(repo / "derivations" / name) for name in ("02-wrong-class-free-energy.md", "equations.md"))
+        str(repo / "derivations" / name) for name in ("step2-wrong-class-free-energy.md", "equations.md"))
 
 
 def test_write_then_check_in_a_temporary_directory(tmp_path):
@@ -100,8 +110,8 @@ def test_write_then_check_in_a_temporary_directory(tmp_path):
     D.write(tmp_path, files)
     assert D.check(tmp_path, files) == []
     assert (tmp_path / "notes.md").exists() and not (tmp_path / "99-old.md").exists()
-    (tmp_path / "01-forward-process-and-scores.md").write_text("edited by hand\n")
-    assert [p for p in D.check(tmp_path, files) if "01-forward" in p]
+    (tmp_path / "step1-forward-process-and-scores.md").write_text("edited by hand\n")
+    assert [p for p in D.check(tmp_path, files) if "step1-forward" in p]
 
 
 def test_documents_are_complete_markdown():
@@ -175,3 +185,65 @@ def test_pdflatex_compiles_the_equations_and_the_document_math(tmp_path):
     body = "\n".join(math)
     _pdflatex(tmp_path, "documents", "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
               f"\\begin{{document}}\n{body}\n\\end{{document}}\n")
+
+
+# ---------------------------------------------------------------- claims the step 5-6 documents make
+
+
+def test_branch_G_marginal_is_the_centroid_cloud():
+    """In branch G, (1/d) log p_t(x) is the log density of a_t mu + sqrt(Gamma) z, mu ~ N(0, I):
+    N(0, (a^2 + Gamma) I) per component, at |x|^2 = d (m^2 + v)."""
+    from cfg_distortion.theory import potential as P
+    from cfg_distortion.theory.symbols import m, v
+
+    cloud = -sp.log(2 * sp.pi * (a**2 + Gamma)) / 2 - (m**2 + v) / (2 * (a**2 + Gamma))
+    assert sp.simplify(sp.expand_log(P.log_marginal_density("G") - cloud, force=True)) == 0
+
+
+def test_potential_minima_and_the_omega_zero_limit():
+    """Without guidance both branch minima are the class law (m = a, v = Gamma); C stays there for
+    every omega; for omega > 0 the G minimum is shifted up in m and shrunk in v."""
+    from cfg_distortion.theory import potential as P
+    from cfg_distortion.theory.symbols import m, omega, v
+
+    for b in P.BRANCHES:
+        mins = P.minimum(b)
+        assert sp.simplify(mins[m].subs(omega, 0) - a) == 0 and sp.simplify(mins[v].subs(omega, 0) - Gamma) == 0
+    assert P.minimum("C") == {m: a, v: Gamma}
+    G = P.minimum("G")
+    for a_, Gamma_, omega_ in [(0.3, 0.5, 0.5), (0.9, 0.2, 3.0), (0.05, 1.0, 10.0)]:
+        vals = {a: a_, Gamma: Gamma_, omega: omega_}
+        assert float(G[m].subs(vals)) > a_ and float(G[v].subs(vals)) < Gamma_
+
+
+def test_dynamical_margin_at_omega_zero_is_the_threshold():
+    from cfg_distortion.theory import classification as C
+    from cfg_distortion.theory import potential as P
+    from cfg_distortion.theory.symbols import alpha, omega
+
+    margin = P.dynamical_margin().subs(omega, 0)
+    assert sp.simplify(sp.expand_log(margin - (C.alpha_c_generic() - alpha), force=True)) == 0
+
+
+def test_dmf_conditional_trajectory_is_exact():
+    from cfg_distortion.theory import dmf as M
+
+    for b in M.BRANCHES:
+        for sampler in M.SAMPLERS:
+            assert M.exactness_residual(b, sampler) == (0, 0), (b, sampler)
+
+
+def test_dmf_branches_agree_without_guidance():
+    from cfg_distortion.theory import dmf as M
+    from cfg_distortion.theory.symbols import omega
+
+    for sampler in M.SAMPLERS:
+        for g_, c_ in zip(M.drifts("G", sampler), M.drifts("C", sampler)):
+            assert sp.simplify(g_.subs(omega, 0) - c_) == 0, sampler
+
+
+def test_branch_G_posterior_mean_is_gaussian_conditioning():
+    """E[mu | a mu + sqrt(Gamma) z = x] = Cov(mu, x) / Var(x) x = a / (a^2 + Gamma) x."""
+    from cfg_distortion.theory import dmf as M
+
+    assert sp.simplify(M.posterior_mean_coefficient() - a / (a**2 + Gamma)) == 0

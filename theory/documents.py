@@ -330,22 +330,135 @@ def _classification_content() -> Content:
     return Content(body, assumptions, backing, notes)
 
 
+# ---------------------------------------------------------------- step 5: effective potential
+
+
+def _potential_content() -> Content:
+    body = [
+        "The guided sampler targets $p_t(x \\mid c)^{1+\\omega} p_t(x)^{-\\omega}$. Its effective potential "
+        "$V(m, v; t) = -\\frac{1}{d}\\log[p_t(x \\mid c)^{1+\\omega} p_t(x)^{-\\omega}]$ at large $d$ needs two "
+        "log densities per dimension in the order parameters $m = x\\cdot\\mu_c/d$ and "
+        "$v = \\lVert x - m\\mu_c\\rVert^2/d$. The class term:",
+        "eq:log-class-density-per-d",
+        "The mixture term is the $k$-independent part, $-\\alpha$, and $\\frac{1}{d}\\log\\sum_k e^{\\ell_k} "
+        "\\to \\max(T(m), \\phi(q))$ (target term against wrong-class rate). This gives two branches: G, where "
+        "the wrong classes dominate ($\\phi_{\\mathrm{ann}} > T$) and $p_t(x)$ is the density of the centroid "
+        "cloud $N(0, (a_t^2 + \\Gamma_t) I)$, and C, where the target dominates and $p_t(x) = p_t(x \\mid c)/K$:",
+        "eq:log-marginal-G", "eq:log-marginal-C",
+        "eq:potential-G", "eq:potential-C",
+        "The order parameters also carry the entropy of the transverse shell "
+        "($\\mathrm{vol}\\{\\lVert x_\\perp\\rVert^2 = d v\\} \\propto v^{(d-3)/2}$), so their typical values "
+        "minimise $F = V - \\frac12\\log v$:",
+        "eq:shell-entropy",
+        "eq:minimum-G-m", "eq:minimum-G-v", "eq:minimum-C-m", "eq:minimum-C-v",
+        "The static transition is where the two minima are equal, the dynamical one where the G minimum "
+        "leaves region G (the margin $h = T - \\phi_{\\mathrm{ann}}$ evaluated there turns positive):",
+        "eq:static-gap", "eq:dynamical-margin",
+    ]
+    notes = [
+        "**Guidance is inert in branch C**: its minimum is the class law ($m^* = a_t$, $v^* = \\Gamma_t$) for "
+        "every $\\omega$; $\\omega$ only adds the constant $-\\alpha\\omega$ to $V_{\\mathrm{C}}$.",
+        "**Guidance distorts in branch G**: it is CFG between two Gaussians, the class and the centroid "
+        "cloud. For $\\omega > 0$ its minimum has $m^* > a_t$ (mean shift along $\\mu_c$) and "
+        "$v^* < \\Gamma_t$ (variance shrinkage); at $\\omega = 0$ it is the class law again. Whether sampling "
+        "sees this distortion depends on when the trajectory leaves branch G, which the margin "
+        "$h(m^*_{\\mathrm{G}}, v^*_{\\mathrm{G}})$ locates; at $\\omega = 0$ it reduces to $\\alpha_c - \\alpha$, the "
+        "classification threshold of the previous document.",
+    ]
+    backing = [
+        Backing(("eq:log-marginal-G",), "closed form",
+                "equals the log density of $N(0, (a_t^2 + \\Gamma_t) I_d)$ per dimension, the law of "
+                "$a_t\\mu + \\sqrt{\\Gamma_t} z$ with $\\mu \\sim N(0, I_d)$, written independently",
+                (pytest_cmd(_TEST_DOCS, "test_branch_G_marginal_is_the_centroid_cloud"),)),
+        Backing(("eq:minimum-G-m", "eq:minimum-G-v", "eq:minimum-C-m", "eq:minimum-C-v"), "limit",
+                "at $\\omega = 0$ both minima are the class law $m = a_t$, $v = \\Gamma_t$; for $\\omega > 0$ the G "
+                "minimum has $m^* > a_t$ and $v^* < \\Gamma_t$ (symbolic)",
+                (pytest_cmd(_TEST_DOCS, "test_potential_minima_and_the_omega_zero_limit"),)),
+        Backing(("eq:dynamical-margin",), "limit",
+                "at $\\omega = 0$ the margin is $\\alpha_c - \\alpha$ with $\\alpha_c$ of the classification document",
+                (pytest_cmd(_TEST_DOCS, "test_dynamical_margin_at_omega_zero_is_the_threshold"),)),
+    ]
+    assumptions = [
+        "$d \\to \\infty$ with $K = e^{\\alpha d}$, $\\lVert\\mu_c\\rVert^2/d \\to 1$, equal class priors.",
+        "$\\frac{1}{d}\\log\\sum_k e^{\\ell_k} \\to \\max(T, \\phi)$: a sum of two exponentially large terms is "
+        "dominated by the larger one.",
+        "Branch G uses the annealed wrong-class rate $\\phi_{\\mathrm{ann}}$ (as `theory/potential.py` does); the "
+        "numeric layer uses the quenched rate, frozen branch included, for the margin.",
+        "$V$ is defined up to constants independent of $(m, v)$; only differences of $F$ matter.",
+    ]
+    return Content(body, assumptions, backing, notes)
+
+
+# ---------------------------------------------------------------- step 6: mean-field dynamics
+
+
+def _dmf_content() -> Content:
+    from .dmf import BRANCHES, SAMPLERS
+
+    drifts = [f"eq:drift-{b}-{smp}-{x}" for b in BRANCHES for smp in SAMPLERS for x in "mv"]
+    body = [
+        "In reverse time $\\tau$ the samplers are the reverse SDE $dx = [-f_t x + g_t^2 s]\\,d\\tau + g_t\\,dB$ "
+        "and the probability-flow ODE $dx = [-f_t x + \\frac12 g_t^2 s]\\,d\\tau$, with $s$ the guided score "
+        "of the scores document. Its posterior-mean centroid is $\\mu_c$ in branch C and, in branch G, the "
+        "mean of a centroid under the tilt $e^{\\ell_k}$, i.e. the annealed saddle overlap along "
+        "$e = x/\\lVert x\\rVert$:",
+        "eq:posterior-mean-G",
+        "In the basis $x = m\\mu_c + x_\\perp$ the guided score has the components",
+        "eq:score-G-muc", "eq:score-G-xperp", "eq:score-C-muc", "eq:score-C-xperp",
+        "Projecting the drift on $\\mu_c$ gives $\\dot m$; the drift of $v$ adds, for the SDE, the Ito term "
+        "$g_t^2 (d-1)/d \\to g_t^2$ from the transverse noise (the noise itself is $O(d^{-1/2})$ and "
+        "vanishes):",
+        *drifts,
+        "Exactness check: with $\\omega = 0$, on the exact conditional trajectory $m = a_t$, "
+        "$v = \\Gamma_t$, for a general forward process ($\\dot a_t = f_t a_t$, "
+        "$\\dot\\Gamma_t = 2 f_t \\Gamma_t + g_t^2$), sympy simplifies every residual to zero:",
+        "eq:exactness-residual",
+    ]
+    notes = [
+        "The two branches share the conditional drift; guidance enters only in branch G, through the "
+        "$\\omega$ terms, where it both pushes $m$ up and contracts $v$ faster. At $\\omega = 0$ the branches "
+        "coincide, as they must: the unguided sampler follows the class law whatever the posterior does.",
+        "The reverse time derivative is $\\dot m = dm/d\\tau = -dm/dt$; the numeric layer integrates these "
+        "drifts in forward time from large $t$ down to 0, switching branch on events of the margin "
+        "(`numerics/dmf.py`).",
+    ]
+    backing = [
+        Backing(("eq:exactness-residual",), "symbolic identity",
+                "every residual simplifies to 0 (both branches, both samplers, general $a_t$, $b_t$)",
+                (pytest_cmd(_TEST_DOCS, "test_dmf_conditional_trajectory_is_exact"),)),
+        Backing(tuple(drifts), "symbolic identity",
+                "at $\\omega = 0$ the drifts of branch G equal those of branch C",
+                (pytest_cmd(_TEST_DOCS, "test_dmf_branches_agree_without_guidance"),)),
+        Backing(("eq:posterior-mean-G",), "closed form",
+                "$\\kappa x$ is the mean of $\\mu$ given $a_t\\mu + \\sqrt{\\Gamma_t} z = x$ for "
+                "$\\mu \\sim N(0, I)$ (Gaussian conditioning, written independently)",
+                (pytest_cmd(_TEST_DOCS, "test_branch_G_posterior_mean_is_gaussian_conditioning"),)),
+    ]
+    assumptions = [
+        "$d \\to \\infty$: $m$ and $v$ are self-averaging; their noise is $O(d^{-1/2})$ and is dropped.",
+        "Branch C: the posterior sits on the target, $\\sum_k w_k\\mu_k = \\mu_c$. Branch G: annealed wrong "
+        "classes, $\\sum_k w_k\\mu_k = \\kappa x$.",
+        "$\\lVert\\mu_c\\rVert^2 = d$ and $x_\\perp \\perp \\mu_c$ by construction; forward coefficients $f_t$, "
+        "$g_t^2$ of the process document.",
+    ]
+    return Content(body, assumptions, backing, notes)
+
+
 # ---------------------------------------------------------------- registry
 
 DOCUMENTS: list[Document] = [
-    Document("01-forward-process-and-scores", "Forward process and scores", "step 1", ("process", "scores"),
+    Document("step1-forward-process-and-scores", "Forward process and scores", "step 1", ("process", "scores"),
              _scores_content),
-    Document("02-wrong-class-free-energy", "Wrong-class free energy", "step 2", ("free_energy",), _free_energy_content),
-    Document("03-classification-threshold", "Classification threshold", "steps 3-4", ("classification",),
+    Document("step2-wrong-class-free-energy", "Wrong-class free energy", "step 2", ("free_energy",),
+             _free_energy_content),
+    Document("step3-4-classification-threshold", "Classification threshold", "steps 3-4", ("classification",),
              _classification_content),
+    Document("step5-effective-potential", "Effective potential", "step 5", ("potential",), _potential_content),
+    Document("step6-mean-field-dynamics", "Mean-field dynamics", "step 6", ("dmf",), _dmf_content),
 ]
 
 # Steps whose theory modules do not exist yet; each becomes a Document when its module lands.
 PLANNED: list[Planned] = [
-    Planned("Effective potential", "step 5", "effective-potential",
-            "V(m, v; t) on branches G and C, its minima, the static and dynamical transitions"),
-    Planned("Mean-field dynamics", "step 6", "mean-field (DMF) drift",
-            "drifts of m and v per branch for the SDE and the ODE sampler; the omega = 0 exactness check"),
     Planned("Gaussian limits", "step 7", "Gaussian-limit",
             "CFG between two Gaussians (branch G for all t, K -> infinity at fixed d): mean shift, variance ratio"),
     Planned("Variance theorem", "step 8", "variance-theorem",

@@ -23,7 +23,7 @@ import sympy as sp
 
 from .latex import SYMBOL_NAMES
 
-__all__ = ["Equation", "Group", "GROUPS", "all_equations", "by_label", "expr_latex", "equation_lines",
+__all__ = ["Equation", "Group", "GROUPS", "all_equations", "by_label", "expr_latex", "layout", "equation_lines",
            "markdown_equation", "latex_equation", "latex_document", "markdown_document"]
 
 # display-only symbols (vectors, indexed invariants, derivatives of a generic a(t), b(t))
@@ -36,6 +36,9 @@ DISPLAY_NAMES = {
     VEC_X: "x", VEC_MU_K: r"\mu_k", VEC_MU_C: r"\mu_c", VEC_MPOST: r"\textstyle\sum_{k} w_k \mu_k",
     XMU_J: r"x\cdot\mu_j", MUMU_J: r"\lVert\mu_j\rVert^2", ADOT: r"\dot a_t", BDOT: r"\dot b_t",
 }
+
+# symbols of later modules (whatever their assumptions), printed by name
+NAMES_BY_NAME = {"f": "f_t", "g2": "g_t^2", "mu_c": r"\mu_c", "x_perp": r"x_\perp"}
 
 LINE_WIDTH = 40  # displayed characters per line (see _visual_width) before a sum is broken
 
@@ -64,12 +67,26 @@ def expr_latex(expr: sp.Basic) -> str:
     """LaTeX of a sympy object in the project's notation (deterministic, no Dummy names)."""
     if any(isinstance(s, sp.Dummy) for s in expr.free_symbols):
         raise ValueError(f"expression has Dummy symbols, whose names are not stable: {expr}")
-    return sp.latex(expr, symbol_names=DISPLAY_NAMES)
+    names = dict(DISPLAY_NAMES)
+    for sym in expr.free_symbols:  # symbols defined in later modules, known by name only
+        if sym not in names and getattr(sym, "name", None) in NAMES_BY_NAME:
+            names[sym] = NAMES_BY_NAME[sym.name]
+    return sp.latex(expr, symbol_names=names)
 
 
-def _split_terms(expr: sp.Basic) -> list[sp.Basic]:
-    """Top-level terms of a sum, in the order sympy's printer uses (a single term otherwise)."""
-    return list(expr.as_ordered_terms()) if isinstance(expr, sp.Add) else [expr]
+def layout(expr: sp.Basic) -> tuple[sp.Expr | None, list[sp.Basic]]:
+    """(denominator or None, top-level terms) with ``expr == Add(*terms) / denominator``.
+
+    A sum is split at its terms (in the order sympy's printer uses); a fraction whose
+    numerator is a sum is split at the numerator's terms; anything else is one term.
+    """
+    if isinstance(expr, sp.Add):
+        return None, list(expr.as_ordered_terms())
+    if isinstance(expr, sp.Expr):
+        num, den = sp.fraction(expr)
+        if den != 1 and isinstance(num, sp.Add):
+            return den, list(num.as_ordered_terms())
+    return None, [expr]
 
 
 def _visual_width(tex: str) -> int:
@@ -103,17 +120,19 @@ def _visual_width(tex: str) -> int:
 
 
 def equation_lines(eq: Equation, width: int = LINE_WIDTH) -> list[str]:
-    """Right-hand side as display lines: one line, or a long sum broken at top-level terms.
+    """Right-hand side as display lines: one line, or a long expression broken at the
+    top-level terms of :func:`layout` (a fraction as ``\\frac{1}{den} \\Big[ ... \\Big]``).
 
     The first line starts with the first term; each later line starts with its sign.
-    Joining the lines reproduces ``expr_latex`` of the sum of the terms, which is ``expr``.
+    Joined, the lines are sympy's LaTeX of ``expr`` (a sum) or of its numerator's terms.
     """
     whole = expr_latex(eq.expr)
-    if _visual_width(whole) <= width:
+    den, terms = layout(eq.expr)
+    if _visual_width(whole) <= width or len(terms) == 1:
         return [whole]
     lines: list[str] = []
-    current = ""
-    for i, term in enumerate(_split_terms(eq.expr)):
+    current = rf"\frac{{1}}{{{expr_latex(den)}}} \Big[" if den is not None else ""
+    for i, term in enumerate(terms):
         text = expr_latex(term)
         if i > 0:
             text = f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}"
@@ -122,7 +141,7 @@ def equation_lines(eq: Equation, width: int = LINE_WIDTH) -> list[str]:
             current = text
         else:
             current = f"{current} {text}".strip()
-    lines.append(current)
+    lines.append(current + (r" \Big]" if den is not None else ""))
     return lines
 
 
@@ -368,12 +387,83 @@ def _classification() -> list[Equation]:
     return out
 
 
+def _potential() -> list[Equation]:
+    from . import potential as P
+    from .symbols import m, v
+
+    out = [Equation("eq:log-class-density-per-d", r"\tfrac{1}{d}\log p_t(x \mid c)", P.log_class_density(),
+                    "Log density of the target class per dimension in the order parameters $m$, $v$.",
+                    "potential.log_class_density()")]
+    for b, what in (("G", "wrong classes dominate (annealed rate)"), ("C", "the target class dominates")):
+        out.append(Equation(f"eq:log-marginal-{b}", rf"\tfrac{{1}}{{d}}\log p_t(x)\big|_{{\mathrm{{{b}}}}}",
+                            P.log_marginal_density(b),
+                            f"Log mixture density per dimension in branch {b}, where {what}.",
+                            f"potential.log_marginal_density({b!r})"))
+    for b in P.BRANCHES:
+        out.append(Equation(f"eq:potential-{b}", rf"V_{{\mathrm{{{b}}}}}(m, v)", P.potential(b),
+                            f"Effective potential of guided sampling in branch {b}.", f"potential.potential({b!r})"))
+    out.append(Equation("eq:shell-entropy", r"F - V", sp.simplify(P.free_energy("G") - P.potential("G")),
+                        "Entropy of the transverse shell: the typical $(m, v)$ minimise $F = V - \\log(v)/2$, "
+                        "in both branches.", "potential.free_energy('G') - potential.potential('G')"))
+    for b in P.BRANCHES:
+        mins = P.minimum(b)
+        out.append(Equation(f"eq:minimum-{b}-m", rf"m^*_{{\mathrm{{{b}}}}}", mins[m],
+                            f"Overlap at the minimum of $F$ in branch {b}.", f"potential.minimum({b!r})[m]"))
+        out.append(Equation(f"eq:minimum-{b}-v", rf"v^*_{{\mathrm{{{b}}}}}", mins[v],
+                            f"Transverse variance at the minimum of $F$ in branch {b}.",
+                            f"potential.minimum({b!r})[v]"))
+    out.append(Equation("eq:static-gap", r"F_{\mathrm{G}}^* - F_{\mathrm{C}}^*", P.static_gap(),
+                        "Difference of the two branch minima; the static transition is where it changes sign.",
+                        "potential.static_gap()"))
+    out.append(Equation("eq:dynamical-margin", r"h\big(m^*_{\mathrm{G}}, v^*_{\mathrm{G}}\big)",
+                        P.dynamical_margin(),
+                        "Classification margin $T - \\phi_{\\mathrm{ann}}$ at the G minimum; the dynamical "
+                        "transition is where it turns positive.", "potential.dynamical_margin()"))
+    return out
+
+
+def _dmf() -> list[Equation]:
+    from . import dmf as M
+
+    out = [Equation("eq:posterior-mean-G", r"\kappa", M.posterior_mean_coefficient(),
+                    "In branch G the posterior-mean centroid is $\\kappa x$, from the annealed tilted saddle.",
+                    "dmf.posterior_mean_coefficient()")]
+    for b in M.BRANCHES:
+        vec = M.guided_score_vector(b)
+        for basis, name in ((M._MU, r"\mu_c"), (M._XP, r"x_\perp")):
+            out.append(Equation(f"eq:score-{b}-{basis}".replace("_", ""),
+                                rf"s_\omega\big|_{{\mathrm{{{b}}}}} \text{{ along }} {name}",
+                                vec.get(basis, sp.Integer(0)),
+                                f"Component of the guided score along ${name}$ in branch {b}.",
+                                f"dmf.guided_score_vector({b!r})"))
+    for b in M.BRANCHES:
+        for sampler in M.SAMPLERS:
+            dm, dv = M.drifts(b, sampler)
+            kind = "reverse SDE" if sampler == "sde" else "probability-flow ODE"
+            src = f"dmf.drifts({b!r}, {sampler!r})"
+            out.append(Equation(f"eq:drift-{b}-{sampler}-m", rf"\dot m\big|_{{\mathrm{{{b}}},\,\mathrm{{{sampler}}}}}",
+                                dm, f"Reverse-time drift of $m$ in branch {b} for the {kind}.", src + "[0]"))
+            out.append(Equation(f"eq:drift-{b}-{sampler}-v", rf"\dot v\big|_{{\mathrm{{{b}}},\,\mathrm{{{sampler}}}}}",
+                                dv, f"Reverse-time drift of $v$ in branch {b} for the {kind}"
+                                + (", with the Ito term." if sampler == "sde" else "."), src + "[1]"))
+    residual = sp.ImmutableMatrix([list(M.exactness_residual(b, smp)) for b in M.BRANCHES for smp in M.SAMPLERS])
+    out.append(Equation("eq:exactness-residual",
+                        r"\big(\dot m + \dot a_t,\ \dot v + \dot\Gamma_t\big)\big|_{\omega = 0,\ m = a_t,\ v = \Gamma_t}",
+                        residual,
+                        "With $\\omega = 0$ the conditional trajectory $m = a_t$, $v = \\Gamma_t$ solves every "
+                        "branch's drifts exactly (rows: G sde, G ode, C sde, C ode).",
+                        "dmf.exactness_residual(branch, sampler)"))
+    return out
+
+
 # Derivation steps in order. A later step adds one Group here (its build imports its module).
 GROUPS: list[Group] = [
     Group("process", "Forward process", lambda: _process_generic() + _process_presets()),
     Group("scores", "Scores and posterior weights", _scores),
     Group("free-energy", "Wrong-class free energy (random-energy model)", _free_energy),
     Group("classification", "Classification threshold and time", _classification),
+    Group("potential", "Effective potential", _potential),
+    Group("dmf", "Mean-field dynamics", _dmf),
 ]
 
 
