@@ -436,4 +436,64 @@ def static_gap(a, Gamma, alpha, omega):
     return -_x2*_x3*_x4 - _x2*numpy.log(_x1) + alpha*omega + (1/2)*omega*numpy.log(Gamma) - 1/2*numpy.log(_x4)
 
 
+def sde_step_coef_x(a, b, a_s, b_s, sigma2):
+    """reverse-SDE exact step t -> s: coefficient of x_t in the mean of x_s."""
+    return a*(a_s**2*sigma2 + b_s**2)/(a_s*(a**2*sigma2 + b**2))
+
+
+def sde_step_coef_C(a, b, a_s, b_s, sigma2):
+    """reverse-SDE exact step t -> s: coefficient of the frozen centroid C."""
+    _x0 = a*b_s
+    _x1 = a_s*b
+    return -(_x0 - _x1)*(_x0 + _x1)/(a_s*(a**2*sigma2 + b**2))
+
+
+def sde_step_var(a, b, a_s, b_s, sigma2):
+    """reverse-SDE exact step t -> s: per-component variance of x_s given x_t."""
+    _x0 = a_s**2
+    _x1 = a*b_s
+    _x2 = a_s*b
+    return -(_x1 - _x2)*(_x1 + _x2)*(_x0*sigma2 + b_s**2)/(_x0*(a**2*sigma2 + b**2))
+
+
+def ode_step_coef_x(a, b, a_s, b_s, sigma2):
+    """probability-flow exact step t -> s: coefficient of x_t."""
+    return numpy.sqrt(a_s**2*sigma2 + b_s**2)/numpy.sqrt(a**2*sigma2 + b**2)
+
+
+def ode_step_coef_C(a, b, a_s, b_s, sigma2):
+    """probability-flow exact step t -> s: coefficient of the frozen centroid C."""
+    return -a*numpy.sqrt(a_s**2*sigma2 + b_s**2)/numpy.sqrt(a**2*sigma2 + b**2) + a_s
+
+
+def frozen_coef_target(omega):
+    """coefficient of mu_c in the frozen centroid C of the guided score."""
+    return omega + 1
+
+
+def frozen_coef_post(omega):
+    """coefficient of sum_k w_k mu_k in the frozen centroid C."""
+    return -omega
+
+
+def logit_coef_xmu(a, Gamma):
+    """coefficient of x . mu_k in class_logit."""
+    return a/Gamma
+
+
+def logit_coef_mumu(a, Gamma):
+    """coefficient of |mu_k|^2 in class_logit."""
+    return -1/2*a**2/Gamma
+
+
+def logit_bound(xx, a, Gamma):
+    """max over mu of class_logit at given |x|^2 (shift for a safe exp)."""
+    return (1/2)*xx/Gamma
+
+
+def start_variance(a, Gamma):
+    """per-component variance of the mixture marginal x_t (start law at T)."""
+    return Gamma + a**2
+
+
 LATEX = {'alpha_c': {'ou': '\\frac{\\log{\\left(\\frac{\\sigma^2 + e^{2 t}}{\\sigma^2 + e^{2 t} - 1} \\right)}}{2}', 've': '\\frac{\\log{\\left(\\frac{\\sigma^2 + t^{2} + 1}{\\sigma^2 + t^{2}} \\right)}}{2}', 'flow': '\\frac{\\log{\\left(\\frac{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + 2 t^{2} - 2 t + 1}{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + t^{2}} \\right)}}{2}'}, 't_c': {'ou': '\\frac{\\log{\\left(- \\sigma^2 + 1 + \\frac{1}{e^{2 \\alpha} - 1} \\right)}}{2}', 've': '\\frac{\\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}}{\\sqrt{e^{2 \\alpha} - 1}}', 'flow': '\\frac{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + \\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1} \\sqrt{e^{2 \\alpha} - 1} + 1}'}, 'alpha_c_snr': {'any': '\\frac{\\log{\\left(\\mathrm{SNR}_t + 1 \\right)}}{2}'}}

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-CHECK_MODULES = ["cfg_distortion.numerics.checks_core"]
+CHECK_MODULES = ["cfg_distortion.numerics.checks_core", "cfg_distortion.numerics.checks_simulator"]
 
 _REGISTRY: dict[str, Callable[[], "Check"]] = {}
 

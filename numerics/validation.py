@@ -6,6 +6,7 @@ range; the CLI prints that line and exits with status 2.
 from __future__ import annotations
 
 import math
+import operator
 
 PROCESSES = ("ou", "ve", "flow")
 T_MAX = {"ou": math.inf, "ve": math.inf, "flow": 1.0}
@@ -50,3 +51,22 @@ def time(value, process_name: str, name: str = "t") -> float:
     if x < 0 or x >= t_max:
         raise ValueError(f"{name} must satisfy {allowed} (got {x:g})")
     return x
+
+
+def integer(name: str, value, minimum: int) -> int:
+    """An integer >= minimum (Python or numpy int; bools and floats are refused)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        x = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})") from None
+    if x < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum} (got {x})")
+    return x
+
+
+def choice(name: str, value, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
