@@ -496,4 +496,29 @@ def start_variance(a, Gamma):
     return Gamma + a**2
 
 
+def gaussian_limit_m_sde(sigma2, omega):
+    """m(0) in the Gaussian (K -> infinity) limit at constant omega, sde sampler."""
+    _x0 = (sigma2 + 1)**omega
+    return (_x0*sigma2 + _x0 - sigma2**(omega + 1))/_x0
+
+
+def gaussian_limit_v_sde(sigma2, omega):
+    """v(0) in the Gaussian (K -> infinity) limit at constant omega, sde sampler."""
+    _x0 = 2*omega
+    _x1 = _x0 + 1
+    return sigma2**(_x0 + 2)*(sigma2 + 1)**(-_x0)*((1 + sigma2**(-1.0))**_x1 - 1)/_x1
+
+
+def gaussian_limit_m_ode(sigma2, omega):
+    """m(0) in the Gaussian (K -> infinity) limit at constant omega, ode sampler."""
+    import scipy.special
+    _x0 = (1/2)*omega
+    return sigma2**_x0*(omega + 1)*(sigma2 + 1)**(-_x0)*scipy.special.hyp2f1(1/2, -_x0, 3/2, -1/sigma2)
+
+
+def gaussian_limit_v_ode(sigma2, omega):
+    """v(0) in the Gaussian (K -> infinity) limit at constant omega, ode sampler."""
+    return sigma2**(omega + 1)*(sigma2 + 1)**(-omega)
+
+
 LATEX = {'alpha_c': {'ou': '\\frac{\\log{\\left(\\frac{\\sigma^2 + e^{2 t}}{\\sigma^2 + e^{2 t} - 1} \\right)}}{2}', 've': '\\frac{\\log{\\left(\\frac{\\sigma^2 + t^{2} + 1}{\\sigma^2 + t^{2}} \\right)}}{2}', 'flow': '\\frac{\\log{\\left(\\frac{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + 2 t^{2} - 2 t + 1}{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + t^{2}} \\right)}}{2}'}, 't_c': {'ou': '\\frac{\\log{\\left(- \\sigma^2 + 1 + \\frac{1}{e^{2 \\alpha} - 1} \\right)}}{2}', 've': '\\frac{\\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}}{\\sqrt{e^{2 \\alpha} - 1}}', 'flow': '\\frac{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + \\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1} \\sqrt{e^{2 \\alpha} - 1} + 1}'}, 'alpha_c_snr': {'any': '\\frac{\\log{\\left(\\mathrm{SNR}_t + 1 \\right)}}{2}'}}

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-CHECK_MODULES = ["cfg_distortion.numerics.checks_core", "cfg_distortion.numerics.checks_simulator"]
+CHECK_MODULES = ["cfg_distortion.numerics.checks_core", "cfg_distortion.numerics.checks_simulator",
+                 "cfg_distortion.numerics.checks_dmf"]
 
 _REGISTRY: dict[str, Callable[[], "Check"]] = {}
 

@@ -14,6 +14,7 @@ import sys
 COMMANDS = {
     "critical": "classification threshold alpha_c(t) or classification time t_c(alpha)",
     "verify": "check the derivations by independent routes (finite differences, Monte Carlo, limits)",
+    "trajectory": "mean-field (d -> infinity) trajectory of guided sampling: m(t), v(t), branch switches",
     "simulate": "guided sampling with the exact K-class mixture score at finite d (m, v, classified fraction)",
     "equations": "every derived result as numbered, labelled equations (LaTeX or Markdown)",
     "derive": "regenerate the derivation documents in derivations/ from theory/ (--check: compare only)",

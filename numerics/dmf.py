@@ -59,6 +59,20 @@ class Trajectory:
     branches: list[str]
     g_frozen: bool = False
     notes: list[str] = field(default_factory=list)
+    pieces: list = field(default_factory=list, repr=False)  # (t_hi, t_lo, dense solution, branch)
+
+    def sample(self, ts) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(m, v, branch) at times ts in [0, T], from the solver's dense output."""
+        ts = np.asarray(ts, dtype=float)
+        m, v, br = np.empty_like(ts), np.empty_like(ts), [""] * ts.size
+        for hi, lo, sol, b in self.pieces:
+            sel = (ts <= hi) & (ts >= lo)
+            if sel.any():
+                y = sol(ts[sel])
+                m[sel], v[sel] = y[0], y[1]
+                for i in np.nonzero(sel)[0]:
+                    br[i] = b
+        return m, v, br
 
     @property
     def m_final(self) -> float:
@@ -250,13 +264,14 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
     t_cur = T
     branch = model.decide(T, y, "G")
     labels.append(branch)
-    history, switches = [branch], []
+    history, switches, pieces = [branch], [], []
     for stop in stops:
         while t_cur > stop:
             sol = solve_ivp(_rhs(model, branch), (t_cur, stop), y, method="DOP853", rtol=rtol, atol=atol,
-                            events=_events(model, branch))
+                            events=_events(model, branch), dense_output=True)
             if sol.status == -1:
                 raise ConvergenceError(f"DMF integration failed at t = {sol.t[-1]:.6g}: {sol.message}")
+            pieces.append((t_cur, float(sol.t[-1]), sol.sol, branch))
             ts += list(sol.t[1:])
             ms += list(sol.y[0, 1:])
             vs += list(sol.y[1, 1:])
@@ -272,7 +287,7 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
         if stop > 0:  # a breakpoint of the schedule: omega jumps, the flows change
             branch = _switch(branch, model.decide(stop, y, branch), stop, history, switches)
     traj = Trajectory(alpha, sigma2, sched.spec, sampler, process, T, np.array(ts), np.array(ms),
-                      np.array(vs), labels, switches, history)
+                      np.array(vs), labels, switches, history, pieces=pieces)
     _diagnose(model, traj)
     return traj
 

@@ -14,7 +14,7 @@ from . import _generated as G
 _BISECTION_STEPS = 200
 
 
-class ConvergenceError(RuntimeError):
+class ConvergenceError(ArithmeticError):
     """A root finder did not reach its tolerance; never returned as a number."""
 
 

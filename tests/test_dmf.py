@@ -1,0 +1,199 @@
+"""DMF trajectories: exactness at omega = 0, T and tolerance convergence, Gaussian limits,
+process invariance, the variance theorem, and the switching logic."""
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfg_distortion.numerics import _generated as G
+from cfg_distortion.numerics.critical import t_c
+from cfg_distortion.numerics.dmf import DEFAULT_T, _Model, trajectory
+from cfg_distortion.numerics.schedules import as_schedule
+from cfg_distortion.theory import dmf, potential
+from cfg_distortion.theory.symbols import Gamma, a, m, v
+
+PROCESSES = ["ou", "ve", "flow"]
+
+
+@pytest.mark.parametrize("branch", ["G", "C"])
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+def test_conditional_trajectory_solves_the_drifts_symbolically(branch, sampler):
+    assert dmf.exactness_residual(branch, sampler) == (0, 0)
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+@pytest.mark.parametrize("sigma2", [0.5, 1.0, 2.0])
+def test_omega_zero_samples_the_class_law(process, sampler, sigma2):
+    tr = trajectory(0.3, 0.0, sigma2, sampler=sampler, process=process)
+    assert abs(tr.m_final - 1.0) < 1e-6 and abs(tr.v_final - sigma2) < 1e-6
+
+
+@pytest.mark.parametrize("sigma2", [0.5, 1.0, 2.0])
+def test_omega_zero_switches_at_the_classification_time(sigma2):
+    """The unguided trajectory is the exact conditional one: it switches at t_c(alpha)."""
+    alpha = 0.2
+    tr = trajectory(alpha, 0.0, sigma2)
+    assert tr.t_switch == pytest.approx([t_c(alpha, sigma2).t_c], abs=1e-6)
+
+
+@pytest.mark.parametrize("process,sampler", [(p, s) for p in PROCESSES for s in ("sde", "ode")])
+def test_start_time_is_converged(process, sampler):
+    """Moving T further back changes m_final, v_final, t_switch by < 1e-6 (target 1e-4)."""
+    T0 = DEFAULT_T[(process, sampler)]
+    T1 = 1 - (1 - T0) / 10 if process == "flow" else 10 * T0 if process == "ve" else T0 + 10
+    r0 = trajectory(0.3, 3.0, 1.0, sampler=sampler, process=process)
+    r1 = trajectory(0.3, 3.0, 1.0, sampler=sampler, process=process, T=T1)
+    assert abs(r0.m_final - r1.m_final) < 1e-6 and abs(r0.v_final - r1.v_final) < 1e-6
+    assert abs(r0.t_switch[0] - r1.t_switch[0]) < 1e-6
+
+
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+def test_solver_tolerance_is_converged(sampler):
+    r0 = trajectory(0.3, 3.0, 1.0, sampler=sampler)
+    r1 = trajectory(0.3, 3.0, 1.0, sampler=sampler, rtol=1e-12, atol=1e-14)
+    assert abs(r0.m_final - r1.m_final) < 1e-7 and abs(r0.v_final - r1.v_final) < 1e-7
+
+
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+@pytest.mark.parametrize("sigma2,omega", [(1.0, 3.0), (0.5, 1.0), (2.0, 0.5), (0.25, 6.0)])
+def test_infinite_classes_equal_the_gaussian_closed_form(sampler, sigma2, omega):
+    tr = trajectory(math.inf, omega, sigma2, sampler=sampler)
+    assert tr.branches == ["G"]
+    assert tr.m_final == pytest.approx(getattr(G, f"gaussian_limit_m_{sampler}")(sigma2, omega), abs=1e-6)
+    assert tr.v_final == pytest.approx(getattr(G, f"gaussian_limit_v_{sampler}")(sigma2, omega), abs=1e-6)
+
+
+def test_gaussian_limit_reduces_to_the_class_law_without_guidance():
+    from cfg_distortion.theory import gaussian_limit as GL
+    from cfg_distortion.theory.symbols import omega, sigma2
+    for sampler in ("sde", "ode"):
+        assert sp.simplify(GL.final_moment(m, sampler).subs(omega, 0) - 1) == 0
+        assert sp.simplify(GL.final_moment(v, sampler).subs(omega, 0) - sigma2) == 0
+
+
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+@pytest.mark.parametrize("omega", [1.0, 3.0])
+def test_results_depend_on_the_snr_path_only(sampler, omega):
+    """ou, ve and flow share the SNR path up to a change of time: at constant omega their
+    t = 0 results must agree (an invariance the integrator does not know about)."""
+    res = [trajectory(0.3, omega, 1.0, sampler=sampler, process=p) for p in PROCESSES]
+    for r in res[1:]:
+        assert r.m_final == pytest.approx(res[0].m_final, abs=1e-6)
+        assert r.v_final == pytest.approx(res[0].v_final, abs=1e-6)
+
+
+def _random_schedule(draw_times, draw_values):
+    times = sorted(set(round(x, 3) for x in draw_times), reverse=True)
+    return "piecewise:inf:{}".format(draw_values[0]) + "".join(
+        f",{t}:{w}" for t, w in zip(times, draw_values[1:]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(times=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=4),
+       values=st.lists(st.floats(0.0, 8.0), min_size=5, max_size=5),
+       alpha=st.floats(0.0, 0.6), sigma2=st.floats(0.3, 3.0), sampler=st.sampled_from(["sde", "ode"]))
+def test_variance_theorem_nonnegative_schedules_shrink(times, values, alpha, sigma2, sampler):
+    """Claim 5: omega(t) >= 0 everywhere implies v(0) <= sigma2 (up to the solver tolerance)."""
+    tr = trajectory(alpha, schedule=_random_schedule(times, values), sigma2=sigma2, sampler=sampler)
+    assert tr.v_final <= sigma2 * (1 + 1e-8)
+
+
+def test_guidance_confined_to_branch_c_is_inert():
+    """Equality case of the theorem: omega > 0 only where branch C is active changes nothing."""
+    unguided = trajectory(0.3, 0.0, 1.0)  # switches at t_c(0.3)
+    late = trajectory(0.3, schedule=f"interval:5,0,{0.9 * unguided.t_switch[0]}", sigma2=1.0)
+    base = trajectory(0.3, 3.0, 1.0)  # switches at about 1.04
+    ts = base.t_switch[0]
+    never = trajectory(0.3, schedule=f"piecewise:inf:3,{0.9 * ts}:0", sigma2=1.0)
+    assert late.v_final == pytest.approx(1.0, abs=1e-7) and late.m_final == pytest.approx(1.0, abs=1e-7)
+    assert never.v_final == pytest.approx(base.v_final, abs=1e-7)
+
+
+def test_branch_g_marginal_is_the_centroid_cloud():
+    """Independent route: in branch G, (1/d) log p_t(x) is the log density of N(0, (a^2 + Gamma) I)."""
+    cloud = -(m**2 + v) / (2 * (Gamma + a**2)) - sp.log(2 * sp.pi * (Gamma + a**2)) / 2
+    assert sp.simplify(potential.log_marginal_density("G") - cloud) == 0
+
+
+def test_branch_c_minimum_is_the_class_law_and_g_minimum_at_omega0():
+    assert potential.minimum("C") == {m: a, v: Gamma}
+    from cfg_distortion.theory.symbols import omega
+    assert {k: sp.simplify(val.subs(omega, 0)) for k, val in potential.minimum("G").items()} == {m: a, v: Gamma}
+
+
+def test_sliding_field_keeps_the_margin_constant():
+    """On the boundary, the Filippov combination of the two flows has dh/dtau = 0."""
+    model = _Model(0.3, 1.0, as_schedule("const:3"), "sde", "ou")
+    t = 1.0
+    a_, G_ = float(G.ou_a(t)), float(G.ou_Gamma(t, 1.0))
+    v_ = 0.8
+    from scipy.optimize import brentq
+    m_ = brentq(lambda x: model.margin(t, [x, v_]), 0.0, 5.0, xtol=1e-14)
+    y = np.array([m_, v_])
+    hG, hC = model.margin_rates(t, y)
+    F = model.sliding_drift(t, y)
+    # dh/dtau along F, by finite differences of the margin (an independent route to the rates)
+    eps = 1e-6
+    h_dot = (model.margin(t - eps, y + eps * F) - model.margin(t + eps, y - eps * F)) / (2 * eps)
+    if hG >= 0 >= hC:
+        assert abs(h_dot) < 1e-6
+    fd_G = (model.margin(t - eps, y + eps * model.drift("G", t, y)) -
+            model.margin(t + eps, y - eps * model.drift("G", t, y))) / (2 * eps)
+    assert fd_G == pytest.approx(hG, abs=1e-6)
+
+
+def test_events_not_if_tests_locate_the_switch():
+    """The switch time is the root of the margin along the trajectory, to solver accuracy."""
+    tr = trajectory(0.3, 3.0, 1.0)
+    model = _Model(0.3, 1.0, as_schedule("const:3"), "sde", "ou")
+    ts = tr.t_switch[0]
+    m_, v_, _ = tr.sample(np.array([ts]))
+    assert abs(model.margin(ts, [m_[0], v_[0]])) < 1e-8
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "cfg_distortion.numerics.cli", "trajectory", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_json_contract(tmp_path):
+    r = run_cli("--alpha", "0.3", "--omega", "3", "--sigma2", "1", "--json", "--plot", str(tmp_path / "tr"))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for key in ("m_final", "v_final", "t_switch", "branches", "classified", "mean_shift", "variance_ratio",
+                "alpha", "sigma2", "schedule", "sampler", "process", "T"):
+        assert key in out
+    assert out["branches"] == ["G", "C"] and out["classified"] is True
+    assert out["mean_shift"] == pytest.approx(out["m_final"] - 1)
+    assert out["variance_ratio"] == pytest.approx(out["v_final"])
+    assert (tmp_path / "tr.png").stat().st_size > 0 and (tmp_path / "tr.pdf").stat().st_size > 0
+
+
+def test_cli_alpha_inf():
+    out = json.loads(run_cli("--alpha", "inf", "--omega", "3", "--sigma2", "1", "--json").stdout)
+    assert out["branches"] == ["G"] and out["K_infinite"] is True and out["t_switch"] == []
+
+
+@pytest.mark.parametrize("args,word", [
+    (["--alpha", "nan", "--omega", "1", "--sigma2", "1"], "alpha"),
+    (["--alpha", "0.3", "--omega", "nan", "--sigma2", "1"], "omega"),
+    (["--alpha", "0.3", "--omega", "1", "--sigma2", "-1"], "sigma2"),
+    (["--alpha", "0.3", "--omega", "1", "--sigma2", "1", "--T", "0"], "T"),
+    (["--alpha", "0.3", "--omega", "1", "--sigma2", "1", "--sampler", "euler"], "sampler"),
+    (["--alpha", "0.3", "--schedule", "piecewise:1:2,3:1", "--sigma2", "1"], "decreasing"),
+    (["--alpha", "0.3", "--schedule", "interval:3,0.5", "--sigma2", "1"], "interval"),
+    (["--alpha", "0.3", "--schedule", "const:abc", "--sigma2", "1"], "'abc'"),
+    (["--alpha", "0.3", "--schedule", "wiggle:1", "--sigma2", "1"], "wiggle"),
+    (["--alpha", "0.3", "--omega", "1", "--sigma2", "1", "--process", "flow", "--T", "1.5"], "T"),
+])
+def test_cli_bad_input(args, word):
+    r = run_cli(*args)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and word in lines[0] and "Traceback" not in r.stderr

@@ -1,0 +1,91 @@
+"""Derivation step 7: Gaussian limits -- branch G at all times, constant omega.
+
+If the wrong classes dominate p_t(x) for all t (K -> infinity at fixed d, ``--alpha inf``),
+guided sampling is CFG between two Gaussians: the class N(mu_c, sigma2 I) and the centroid
+cloud N(0, (1 + sigma2) I). The branch-G drifts of :mod:`.dmf` are then linear ODEs,
+
+    d var / dt = k(t) var - S(t)      (forward time t; var = m or v),
+
+solved by an integrating factor: with K(t) = int_0^t k,
+
+    var(0) = lim_{T -> inf} var(T) e^{-K(T)} + int_0^inf S(t) e^{-K(t)} dt.
+
+sympy evaluates both for the OU process after changing the time variable to r = 1 + SNR_t
+(in which the integrands become powers of r). The final moments are functions of (sigma2,
+omega) only: every forward process with the same SNR path gives them (the numeric tests
+check ou, ve and flow against them), and they are the K -> infinity limit of claim 3.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from . import dmf
+from .process import PRESETS
+from .symbols import Gamma, a, m, sigma2, t, v
+
+_r = sp.Symbol("r", positive=True)  # 1 + SNR_t, from 1 + 1/sigma2 at t = 0 down to 1 at t = inf
+
+
+def _rate_and_source(var: sp.Symbol, sampler: str):
+    """k(t), S(t) of d var/dt = k var - S in branch G for the OU process."""
+    p = PRESETS["ou"]
+    drift = sp.expand(dmf.drifts("G", sampler)[{m: 0, v: 1}[var]])
+    sub = {dmf.f: p.f, dmf.g2: p.g2, Gamma: p.Gamma, a: p.a}
+    return sp.simplify(-drift.coeff(var, 1).subs(sub)), sp.simplify(drift.coeff(var, 0).subs(sub))
+
+
+def _in_r(expr: sp.Expr) -> sp.Expr:
+    """expr(t) dt written as g(r) dr, r = 1 + SNR_t (OU), simplified to powers of r."""
+    snr = PRESETS["ou"].snr
+    roots = [x for x in sp.solve(sp.Eq(_r, 1 + snr), t) if x.is_real is not False]
+    t_of_r = roots[0]
+    g = sp.simplify(expr.subs(t, t_of_r) * sp.diff(t_of_r, _r))
+    g = sp.powsimp(sp.powdenest(sp.factor(sp.expand_log(g, force=True).rewrite(sp.exp)), force=True), force=True)
+    return sp.simplify(sp.powdenest(sp.factor(sp.logcombine(g, force=True)), force=True))
+
+
+@cache
+def integrating_factor_exponent(var: sp.Symbol, sampler: str) -> sp.Expr:
+    """K(t) = int_0^t k(s) ds for var in {m, v}."""
+    k, _ = _rate_and_source(var, sampler)
+    s_ = sp.Symbol("s_", nonnegative=True)
+    return sp.simplify(sp.integrate(k.subs(t, s_), (s_, 0, t)))
+
+
+@cache
+def final_moment_integral(var: sp.Symbol, sampler: str) -> sp.Integral:
+    """The integral int_0^inf S e^{-K} dt, as an unevaluated sympy Integral in r = 1 + SNR."""
+    _, S = _rate_and_source(var, sampler)
+    g = _in_r(S * sp.exp(-integrating_factor_exponent(var, sampler)))
+    # t: 0 -> inf is r: 1 + 1/sigma2 -> 1
+    return sp.Integral(-g, (_r, 1, 1 + 1 / sigma2))
+
+
+@cache
+def final_moment(var: sp.Symbol, sampler: str) -> sp.Expr:
+    """m(0) or v(0) at constant omega in the Gaussian limit, from T -> infinity with
+    m(T) = 0, v(T) = a_T^2 (1 + sigma2) + b_T^2 (-> 1)."""
+    p = PRESETS["ou"]
+    start = {m: sp.Integer(0), v: p.a**2 * (1 + sigma2) + p.b**2}[var]
+    K = integrating_factor_exponent(var, sampler)
+    homogeneous = sp.limit(sp.simplify(start * sp.exp(-K)), t, sp.oo)
+    particular = final_moment_integral(var, sampler).doit(conds="none")
+    result = homogeneous + particular
+    return sp.factor(sp.simplify(sp.powdenest(sp.powsimp(result, force=True), force=True)))
+
+
+def numeric_functions():
+    """Generated functions of this module (see :mod:`.codegen`)."""
+    from .codegen import NumericFunction
+    from .symbols import omega
+
+    fns = []
+    for sampler in dmf.SAMPLERS:
+        for var in (m, v):
+            fns.append(NumericFunction(
+                f"gaussian_limit_{var}_{sampler}", (sigma2, omega),
+                lambda var=var, sampler=sampler: final_moment(var, sampler),
+                f"{var}(0) in the Gaussian (K -> infinity) limit at constant omega, {sampler} sampler"))
+    return fns
