@@ -14,6 +14,8 @@ from typing import Callable
 CHECK_MODULES = ["cfg_distortion.numerics.checks_core", "cfg_distortion.numerics.checks_simulator",
                  "cfg_distortion.numerics.checks_dmf"]
 
+CHECK_MODULES += ["cfg_distortion.numerics.checks_schedules"]  # claims 5-6: schedules and the designed window
+
 _REGISTRY: dict[str, Callable[[], "Check"]] = {}
 
 

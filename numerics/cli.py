@@ -16,6 +16,8 @@ COMMANDS = {
     "verify": "check the derivations by independent routes (finite differences, Monte Carlo, limits)",
     "trajectory": "mean-field (d -> infinity) trajectory of guided sampling: m(t), v(t), branch switches",
     "simulate": "guided sampling with the exact K-class mixture score at finite d (m, v, classified fraction)",
+    "schedule-design": "a negative-guidance window that restores the variance v(0) = sigma2 with the class kept",
+    "schedules": "standard guidance schedules side by side: final mean shift, variance ratio, classified",
     "equations": "every derived result as numbered, labelled equations (LaTeX or Markdown)",
     "derive": "regenerate the derivation documents in derivations/ from theory/ (--check: compare only)",
 }

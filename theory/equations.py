@@ -464,6 +464,7 @@ GROUPS: list[Group] = [
     Group("classification", "Classification threshold and time", _classification),
     Group("potential", "Effective potential", _potential),
     Group("dmf", "Mean-field dynamics", _dmf),
+    Group("schedule-design", "Schedule design (claim 6)", lambda: __import__(f"{__package__}.schedule_design", fromlist=["_"]).equations()),
 ]
 
 
