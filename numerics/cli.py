@@ -15,6 +15,7 @@ COMMANDS = {
     "critical": "classification threshold alpha_c(t) or classification time t_c(alpha)",
     "verify": "check the derivations by independent routes (finite differences, Monte Carlo, limits)",
     "trajectory": "mean-field (d -> infinity) trajectory of guided sampling: m(t), v(t), branch switches",
+    "phase-diagram": "switching time and distortion over (alpha, omega), boundary alpha_c(omega): CSV and figure",
     "simulate": "guided sampling with the exact K-class mixture score at finite d (m, v, classified fraction)",
     "schedule-design": "a negative-guidance window that restores the variance v(0) = sigma2 with the class kept",
     "schedules": "standard guidance schedules side by side: final mean shift, variance ratio, classified",
