@@ -444,6 +444,100 @@ def _dmf_content() -> Content:
     return Content(body, assumptions, backing, notes)
 
 
+# ---------------------------------------------------------------- steps 7-8: Gaussian limits, variance theorem
+
+_TEST_DMF = "tests/test_dmf.py"
+_TEST_VAR = "tests/test_variance.py"
+
+
+def _gaussian_limits_content() -> Content:
+    body = [
+        "If branch G holds for all $t$ (the wrong classes dominate $p_t(x)$ throughout: $K \\to \\infty$ at "
+        "fixed $d$, i.e. $\\alpha = \\infty$ in the mean-field solver), guided sampling is CFG between two Gaussians, the class "
+        "$N(\\mu_c, \\sigma^2 I)$ and the centroid cloud $N(0, (1 + \\sigma^2) I)$. The branch-G drifts of the "
+        "mean-field document are then linear, $d\\,\\mathrm{var}/dt = k(t)\\,\\mathrm{var} - S(t)$, solved by "
+        "an integrating factor, $\\mathrm{var}(0) = \\lim_{T\\to\\infty} \\mathrm{var}(T) e^{-K(T)} + "
+        "\\int_0^\\infty S(t) e^{-K(t)} dt$ with $K(t) = \\int_0^t k$. For the OU process sympy integrates the "
+        "rates:",
+        "eq:gauss-K-m-sde", "eq:gauss-K-v-sde", "eq:gauss-K-m-ode", "eq:gauss-K-v-ode",
+        "and, after the change of variable",
+        "eq:snr-variable",
+        "the remaining integrals, which gives the final moments in closed form:",
+        "eq:gauss-m-sde", "eq:gauss-v-sde", "eq:gauss-m-ode", "eq:gauss-v-ode",
+    ]
+    notes = [
+        "These are the $K \\to \\infty$ limit of claim 3: with infinitely many classes at fixed $d$ the sample "
+        "never leaves branch G, and for $\\omega > 0$ the mean is shifted ($m(0) > 1$) and the variance shrunk "
+        "($v(0) < \\sigma^2$), for both samplers. At $\\omega = 0$ they reduce to the class law.",
+        "They depend on the forward process only through its SNR path, so ou, ve and flow give the same "
+        "numbers (checked numerically; the closed forms are derived for OU).",
+    ]
+    backing = [
+        Backing(("eq:gauss-m-sde", "eq:gauss-v-sde", "eq:gauss-m-ode", "eq:gauss-v-ode"), "numerical integration",
+                "equal to the DMF integrated with $\\alpha = \\infty$ (solve_ivp, to 1e-6): "
+                "`dmf_gaussian_limit_closed_form`",
+                (VERIFY, pytest_cmd(_TEST_DMF, "test_infinite_classes_equal_the_gaussian_closed_form"))),
+        Backing(("eq:gauss-m-sde", "eq:gauss-v-sde", "eq:gauss-m-ode", "eq:gauss-v-ode"), "limit",
+                "at $\\omega = 0$: $m(0) = 1$, $v(0) = \\sigma^2$ (symbolic)",
+                (pytest_cmd(_TEST_DMF, "test_gaussian_limit_reduces_to_the_class_law_without_guidance"),)),
+    ]
+    assumptions = [
+        "Branch G at all times, annealed wrong classes: $\\sum_k w_k\\mu_k = \\kappa x$.",
+        "Constant $\\omega$; OU forward process; start $m(T) = 0$, $v(T) = a_T^2(1 + \\sigma^2) + b_T^2$, "
+        "$T \\to \\infty$.",
+    ]
+    return Content(body, assumptions, backing, notes)
+
+
+def _variance_theorem_content() -> Content:
+    body = [
+        "**Claim.** If $\\omega(t) \\ge 0$ for all $t$, the mean-field trajectory started from the noise "
+        "($T \\to \\infty$) ends with $v(0) \\le \\sigma^2$, with equality only if $\\omega = 0$ (almost "
+        "everywhere) on the times where branch G is active.",
+        "**Fact 1.** The drift of $v$ does not involve $m$, in either branch and for either sampler, so $v$ obeys "
+        "a scalar equation $\\dot v = F_B(v, t; \\omega)$ whatever the branch history (which $m$ decides):",
+        "eq:v-drift-m-independence",
+        "**Fact 2.** Guidance only lowers the drift of $v$: it adds nothing in branch C and a term "
+        "$-c(t)\\,\\omega v$ with $c(t) \\ge 0$ in branch G:",
+        "eq:guidance-excess-G-sde", "eq:guidance-excess-G-ode", "eq:guidance-excess-C-sde",
+        "eq:guidance-excess-C-ode",
+        "Hence, for $\\omega \\ge 0$ and $v \\ge 0$, $F_B(v, t; \\omega) \\le F_0(v, t)$ in both branches, "
+        "$F_0$ being the unguided drift.",
+        "**Fact 3.** $v = \\Gamma_t$ solves $\\dot v = F_0$ exactly (the exactness check of the mean-field "
+        "document), and $\\Gamma_0 = \\sigma^2$.",
+        "**Comparison.** $F_0$ is affine in $v$, hence Lipschitz. By the comparison theorem for scalar ODEs, a "
+        "solution of $\\dot v \\le F_0(v, t)$ stays below the solution of $\\dot v = F_0$ started from the same "
+        "point; the start excess $v(T) - \\Gamma_T = a_T^2$ is transported by the linear $F_0$ and vanishes as "
+        "$T \\to \\infty$. So $v(t) \\le \\Gamma_t$ for all $t$ and $v(0) \\le \\sigma^2$. If $\\omega > 0$ on a "
+        "set of positive measure where branch G is active, the inequality is strict there; the gap created is "
+        "transported by $F_0$ with a positive factor $e^{-\\int k}$ down to $t = 0$, so $v(0) < \\sigma^2$.",
+    ]
+    notes = [
+        "No schedule with $\\omega(t) \\ge 0$ (constant, interval, linear, ...) can prevent variance shrinkage: "
+        "the best it can do is leave $v$ alone, by switching guidance off wherever branch G is active, which "
+        "also removes its effect on $m$. Undoing the shrinkage needs $\\omega < 0$ somewhere in branch G (the "
+        "schedule-design document).",
+    ]
+    backing = [
+        Backing(("eq:v-drift-m-independence", "eq:guidance-excess-G-sde", "eq:guidance-excess-G-ode",
+                 "eq:guidance-excess-C-sde", "eq:guidance-excess-C-ode"), "symbolic identity",
+                "derived from the drifts; the G excess is also rebuilt from the score's extra term "
+                "$-\\omega\\kappa a_t x/\\Gamma_t$, and sympy decides its sign for $\\omega \\ge 0$",
+                (pytest_cmd(_TEST_VAR),)),
+        Backing(("eq:guidance-excess-G-sde",), "numerical integration",
+                "random nonnegative schedules (hypothesis; fixed draws in "
+                "`dmf_variance_theorem_random_schedules`) never give $v(0) > \\sigma^2$; guidance confined to "
+                "branch C changes nothing",
+                (VERIFY, pytest_cmd(_TEST_DMF, "test_variance_theorem_nonnegative_schedules_shrink"),
+                 pytest_cmd(_TEST_DMF, "test_guidance_confined_to_branch_c_is_inert"))),
+    ]
+    assumptions = [
+        "The mean-field drifts of step 6 (branch G annealed; $d \\to \\infty$); $\\omega(t)$ piecewise continuous.",
+        "Start from the noise, $T \\to \\infty$; $v \\ge 0$ along the trajectory.",
+    ]
+    return Content(body, assumptions, backing, notes)
+
+
 # ---------------------------------------------------------------- registry
 
 DOCUMENTS: list[Document] = [
@@ -455,15 +549,13 @@ DOCUMENTS: list[Document] = [
              _classification_content),
     Document("step5-effective-potential", "Effective potential", "step 5", ("potential",), _potential_content),
     Document("step6-mean-field-dynamics", "Mean-field dynamics", "step 6", ("dmf",), _dmf_content),
+    Document("step7-gaussian-limits", "Gaussian limits", "step 7", ("gaussian_limit",), _gaussian_limits_content),
+    Document("step8-variance-theorem", "Variance theorem", "step 8", ("variance",), _variance_theorem_content),
     Document("claim6-schedule-design", "Schedule design", "claim 6", ("schedule_design",), lambda: __import__(f"{__package__}.schedule_design", fromlist=["_"]).content()),
 ]
 
 # Steps whose theory modules do not exist yet; each becomes a Document when its module lands.
 PLANNED: list[Planned] = [
-    Planned("Gaussian limits", "step 7", "Gaussian-limit",
-            "CFG between two Gaussians (branch G for all t, K -> infinity at fixed d): mean shift, variance ratio"),
-    Planned("Variance theorem", "step 8", "variance-theorem",
-            "omega(t) >= 0 implies v(0) <= sigma^2; the comparison argument and random schedules"),
     Planned("Finite-d theory", "THEORY.md numerics", "finite-d transition",
             "the smooth switch at finite d and the noise of m, against the exact-score simulator"),
 ]

@@ -457,6 +457,48 @@ def _dmf() -> list[Equation]:
 
 
 # Derivation steps in order. A later step adds one Group here (its build imports its module).
+def _gaussian_limits() -> list[Equation]:
+    from . import gaussian_limit as GL
+    from .symbols import m, v
+
+    out = [Equation("eq:snr-variable", "r", 1 + sp.Symbol("SNR_t", positive=True),
+                    "Time variable of the Gaussian limit: in $r = 1 + \\mathrm{SNR}_t$ the integrands are powers "
+                    "of $r$, from $r = 1 + 1/\\sigma^2$ at $t = 0$ to $r = 1$ at $t = \\infty$.", "gaussian_limit._r")]
+    for sampler in ("sde", "ode"):
+        kind = "reverse SDE" if sampler == "sde" else "probability-flow ODE"
+        for var, name in ((m, "m"), (v, "v")):
+            out.append(Equation(f"eq:gauss-K-{name}-{sampler}", rf"K_{{{name}}}^{{\mathrm{{{sampler}}}}}(t)",
+                                GL.integrating_factor_exponent(var, sampler),
+                                f"Integrated rate of the linear branch-G equation for ${name}$ ({kind}, OU).",
+                                f"gaussian_limit.integrating_factor_exponent({name}, {sampler!r})"))
+            out.append(Equation(f"eq:gauss-{name}-{sampler}", rf"{name}(0)\big|_{{K \to \infty}}^{{\mathrm{{{sampler}}}}}",
+                                GL.final_moment(var, sampler),
+                                f"Final {'mean overlap' if name == 'm' else 'transverse variance'} at constant "
+                                f"$\\omega$ when branch G holds at all times ({kind}).",
+                                f"gaussian_limit.final_moment({name}, {sampler!r})"))
+    return out
+
+
+def _variance_theorem() -> list[Equation]:
+    from . import variance as VT
+
+    out = []
+    for b in ("G", "C"):
+        for sampler in ("sde", "ode"):
+            out.append(Equation(f"eq:guidance-excess-{b}-{sampler}",
+                                rf"\dot v\big|_{{\mathrm{{{b}}},\,\omega}} - \dot v\big|_{{\mathrm{{{b}}},\,0}}"
+                                rf"\ (\mathrm{{{sampler}}})",
+                                VT.guidance_excess(b, sampler),
+                                f"What guidance adds to the drift of $v$ in branch {b} "
+                                f"({'reverse SDE' if sampler == 'sde' else 'probability-flow ODE'}).",
+                                f"variance.guidance_excess({b!r}, {sampler!r})"))
+    out.append(Equation("eq:v-drift-m-independence", r"\partial \dot v / \partial m",
+                        sp.ImmutableMatrix([list(VT.v_drift_independent_of_m().values())]),
+                        "The drift of $v$ does not involve $m$ (columns: G sde, G ode, C sde, C ode).",
+                        "variance.v_drift_independent_of_m()"))
+    return out
+
+
 GROUPS: list[Group] = [
     Group("process", "Forward process", lambda: _process_generic() + _process_presets()),
     Group("scores", "Scores and posterior weights", _scores),
@@ -464,6 +506,8 @@ GROUPS: list[Group] = [
     Group("classification", "Classification threshold and time", _classification),
     Group("potential", "Effective potential", _potential),
     Group("dmf", "Mean-field dynamics", _dmf),
+    Group("gaussian-limits", "Gaussian limits (K -> infinity, branch G throughout)", _gaussian_limits),
+    Group("variance-theorem", "Variance theorem", _variance_theorem),
     Group("schedule-design", "Schedule design (claim 6)", lambda: __import__(f"{__package__}.schedule_design", fromlist=["_"]).equations()),
 ]
 
