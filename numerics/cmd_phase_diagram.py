@@ -20,7 +20,7 @@ def add_arguments(p):
     p.add_argument("--alpha", default="0.01:1:40", metavar="START:STOP:NUM",
                    help="alpha = log K / d grid, inclusive, NUM points like numpy.linspace (default 0.01:1:40)")
     p.add_argument("--omega", default="0:6:40", metavar="START:STOP:NUM",
-                   help="constant guidance strength grid (default 0:6:40)")
+                   help="constant guidance strength grid (default 0:6:40; a negative START needs --omega=-1:6:40)")
     p.add_argument("--sigma2", type=float, default=1.0, help="within-class variance sigma^2 > 0 (default 1)")
     p.add_argument("--sampler", default="sde", choices=("sde", "ode"), help="reverse SDE or probability-flow ODE")
     p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
