@@ -521,4 +521,82 @@ def gaussian_limit_v_ode(sigma2, omega):
     return sigma2**(omega + 1)*(sigma2 + 1)**(-omega)
 
 
+def finite_d_alpha(K, d):
+    """alpha_d = log(K - 1)/d, the rate of the number of wrong classes at finite d."""
+    return numpy.log(K - 1)/d
+
+
+def finite_d_margin(m, v, a, Gamma, alpha_d):
+    """finite-d margin h_d = T(m) - phi_d(q); target weight w_c = 1/(1 + exp(-d h_d))."""
+    _x0 = Gamma**(-1.0)
+    _x1 = a**2
+    _x2 = (1/2)*_x0*_x1
+    _x3 = Gamma + _x1
+    return _x0*a*m - _x2 - _x2*(m**2 + v)/_x3 - alpha_d - 1/2*numpy.log(Gamma) + (1/2)*numpy.log(_x3)
+
+
+def drift_fd_sde_m(m, v, a, Gamma, f, g2, omega, w_c, d):
+    """finite-d dm/dtau at target weight w_c, sde sampler (reverse time)."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    _x2 = a*omega
+    return (-Gamma*_x1*f*m - _x0*g2*m*omega*(1 - w_c) - _x1*g2*(_x2*w_c - _x2 - a + m))/(Gamma*_x1)
+
+
+def drift_fd_sde_v(m, v, a, Gamma, f, g2, omega, w_c, d):
+    """finite-d dv/dtau at target weight w_c, sde sampler (reverse time)."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    _x2 = _x1*g2
+    return (Gamma*_x2*(d - 1) - 2*d*v*(Gamma*_x1*f + _x0*g2*omega*(1 - w_c) + _x2))/(Gamma*_x1*d)
+
+
+def fd_step_sde_slope(a, b, a_s, b_s, sigma2, omega, w_c):
+    """finite-d exact sde step t -> s in (m, x_perp): slope."""
+    _x0 = a**2
+    _x1 = _x0*sigma2 + b**2
+    _x2 = _x0 + _x1
+    _x3 = a*b_s
+    _x4 = a_s*b
+    return a*(_x2*(a_s**2*sigma2 + b_s**2) - omega*(_x3 - _x4)*(_x3 + _x4)*(w_c - 1))/(_x1*_x2*a_s)
+
+
+def fd_step_sde_shift(a, b, a_s, b_s, sigma2, omega, w_c):
+    """finite-d exact sde step t -> s in (m, x_perp): shift."""
+    _x0 = a*b_s
+    _x1 = a_s*b
+    return (_x0 - _x1)*(_x0 + _x1)*(omega*w_c - omega - 1)/(a_s*(a**2*sigma2 + b**2))
+
+
+def drift_fd_ode_m(m, v, a, Gamma, f, g2, omega, w_c, d):
+    """finite-d dm/dtau at target weight w_c, ode sampler (reverse time)."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    _x2 = a*omega
+    return (1/2)*(-2*Gamma*_x1*f*m - _x0*g2*m*omega*(1 - w_c) - _x1*g2*(_x2*w_c - _x2 - a + m))/(Gamma*_x1)
+
+
+def drift_fd_ode_v(m, v, a, Gamma, f, g2, omega, w_c, d):
+    """finite-d dv/dtau at target weight w_c, ode sampler (reverse time)."""
+    _x0 = a**2
+    _x1 = Gamma + _x0
+    return v*(-2*Gamma*_x1*f - _x0*g2*omega*(1 - w_c) - _x1*g2)/(Gamma*_x1)
+
+
+def fd_step_ode_slope(a, b, a_s, b_s, sigma2, omega, w_c):
+    """finite-d exact ode step t -> s in (m, x_perp): slope."""
+    _x0 = a**2
+    _x1 = _x0*sigma2 + b**2
+    _x2 = numpy.sqrt(_x1)
+    _x3 = _x0 + _x1
+    _x4 = numpy.sqrt(a_s**2*sigma2 + b_s**2)
+    return (_x3*_x4 - a*omega*(w_c - 1)*(-_x2*a_s + _x4*a))/(_x2*_x3)
+
+
+def fd_step_ode_shift(a, b, a_s, b_s, sigma2, omega, w_c):
+    """finite-d exact ode step t -> s in (m, x_perp): shift."""
+    _x0 = numpy.sqrt(a**2*sigma2 + b**2)
+    return (-_x0*a_s + a*numpy.sqrt(a_s**2*sigma2 + b_s**2))*(omega*w_c - omega - 1)/_x0
+
+
 LATEX = {'alpha_c': {'ou': '\\frac{\\log{\\left(\\frac{\\sigma^2 + e^{2 t}}{\\sigma^2 + e^{2 t} - 1} \\right)}}{2}', 've': '\\frac{\\log{\\left(\\frac{\\sigma^2 + t^{2} + 1}{\\sigma^2 + t^{2}} \\right)}}{2}', 'flow': '\\frac{\\log{\\left(\\frac{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + 2 t^{2} - 2 t + 1}{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + t^{2}} \\right)}}{2}'}, 't_c': {'ou': '\\frac{\\log{\\left(- \\sigma^2 + 1 + \\frac{1}{e^{2 \\alpha} - 1} \\right)}}{2}', 've': '\\frac{\\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}}{\\sqrt{e^{2 \\alpha} - 1}}', 'flow': '\\frac{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + \\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1} \\sqrt{e^{2 \\alpha} - 1} + 1}'}, 'alpha_c_snr': {'any': '\\frac{\\log{\\left(\\mathrm{SNR}_t + 1 \\right)}}{2}'}}

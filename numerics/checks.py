@@ -15,6 +15,7 @@ CHECK_MODULES = ["cfg_distortion.numerics.checks_core", "cfg_distortion.numerics
                  "cfg_distortion.numerics.checks_dmf"]
 
 CHECK_MODULES += ["cfg_distortion.numerics.checks_schedules"]  # claims 5-6: schedules and the designed window
+CHECK_MODULES += ["cfg_distortion.numerics.checks_finite_d"]  # finite-d theory: class law, d -> infinity limit
 CHECK_MODULES += ["cfg_distortion.numerics.checks_phase"]  # phase diagram: vectorised grid, boundary limits
 
 _REGISTRY: dict[str, Callable[[], "Check"]] = {}

@@ -17,6 +17,8 @@ COMMANDS = {
     "trajectory": "mean-field (d -> infinity) trajectory of guided sampling: m(t), v(t), branch switches",
     "phase-diagram": "switching time and distortion over (alpha, omega), boundary alpha_c(omega): CSV and figure",
     "simulate": "guided sampling with the exact K-class mixture score at finite d (m, v, classified fraction)",
+    "finite-d": "finite-d effective theory of guided sampling: smooth branch switch, noisy m; m and v at t = 0",
+    "validate": "simulation against the DMF and the finite-d theory at several d: table and figure",
     "schedule-design": "a negative-guidance window that restores the variance v(0) = sigma2 with the class kept",
     "schedules": "standard guidance schedules side by side: final mean shift, variance ratio, classified",
     "equations": "every derived result as numbered, labelled equations (LaTeX or Markdown)",

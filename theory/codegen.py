@@ -111,7 +111,7 @@ def _per_process() -> list[NumericFunction]:
 
 # theory modules that contribute generated functions: each defines
 # ``numeric_functions() -> list[NumericFunction]`` (imported lazily, in this order)
-EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit"]
+EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d"]
 
 
 def numeric_functions() -> list[NumericFunction]:

@@ -509,6 +509,7 @@ GROUPS: list[Group] = [
     Group("gaussian-limits", "Gaussian limits (K -> infinity, branch G throughout)", _gaussian_limits),
     Group("variance-theorem", "Variance theorem", _variance_theorem),
     Group("schedule-design", "Schedule design (claim 6)", lambda: __import__(f"{__package__}.schedule_design", fromlist=["_"]).equations()),
+    Group("finite-d", "Finite-d theory", lambda: __import__(f"{__package__}.finite_d_doc", fromlist=["_"]).equations()),
 ]
 
 
