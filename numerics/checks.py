@@ -36,8 +36,10 @@ class Check:
         return bool(math.isfinite(self.value) and abs(self.value - self.reference) <= self.tolerance)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "value": self.value,
-                "reference": self.reference, "tolerance": self.tolerance, "route": self.route}
+        """Strict JSON: a non-finite number (a check that crashed) becomes null."""
+        num = lambda x: x if math.isfinite(x) else None  # noqa: E731
+        return {"name": self.name, "passed": self.passed, "value": num(self.value),
+                "reference": num(self.reference), "tolerance": num(self.tolerance), "route": self.route}
 
 
 def register(fn: Callable[[], Check]) -> Callable[[], Check]:

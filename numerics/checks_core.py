@@ -154,7 +154,7 @@ def _quenched_check(name, t, alpha, d, draws, expect_frozen) -> Check:
     route = f"log-sum-exp over K={K} sampled centroids, d={d}, {draws} draws; tolerance 3 SEM + 1/d"
     if expect_frozen:
         # leading finite-size term of an extreme value: -(log d) / (2 theta* d)
-        theta_star = float(frozen_root(alpha_eff, q, a, Gamma)) * Gamma / a**2
+        theta_star = float(frozen_root(alpha_eff, q, a, Gamma)[0]) * Gamma / a**2
         reference -= math.log(d) / (2 * theta_star * d)
         route += " (reference includes the extreme-value shift -log d / (2 theta* d))"
     return Check(name, mean, reference, 3 * sem + 1.0 / d, route)

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.optimize import brentq
 
-from . import _generated as G
 from . import validation as V
 from .process import get_process
-from .rates import ConvergenceError
+from .flow import H_TOL, Flow
+from .roots import ConvergenceError
 from .schedules import Schedule, as_schedule
 
 SAMPLERS = ("sde", "ode")
@@ -37,7 +36,6 @@ SAMPLERS = ("sde", "ode")
 DEFAULT_T = {("ou", "sde"): 20.0, ("ou", "ode"): 20.0, ("ve", "sde"): 1e4, ("ve", "ode"): 1e7,
              ("flow", "sde"): 1.0 - 1e-6, ("flow", "ode"): 1.0 - 1e-9}
 RTOL, ATOL = 1e-10, 1e-12
-_H_TOL = 1e-9  # |h| below this at a restart counts as "on the boundary"
 _MAX_SWITCHES = 200
 
 
@@ -108,76 +106,42 @@ class Trajectory:
 
 
 class _Model:
-    """Drifts, margin and its rates for one set of inputs (scalars; called by solve_ivp)."""
+    """One trajectory's inputs bound to the shared :class:`.flow.Flow` (scalar calls from solve_ivp)."""
 
     def __init__(self, alpha, sigma2, schedule: Schedule, sampler, process):
         self.alpha, self.sigma2, self.schedule, self.sampler = alpha, sigma2, schedule, sampler
-        self.p = get_process(process)
-        self.da = getattr(G, f"{process}_da")
-        self.dGamma = getattr(G, f"{process}_dGamma")
-        self.drift_fns = {b: (getattr(G, f"drift_{b}_{sampler}_m"), getattr(G, f"drift_{b}_{sampler}_v"))
-                          for b in "GC"}
+        self.flow = Flow(sigma2, sampler, process)
+        self.p = self.flow.p
 
-    def coeffs(self, t):
-        p = self.p
-        return float(p.a(t)), float(p.Gamma(t, self.sigma2)), float(p.f(t)), float(p.g2(t))
+    def _args(self, t, y):
+        return float(y[0]), float(y[1]), float(self.schedule(t))
 
     def drift(self, branch, t, y):
-        m, v = y
-        a, Gm, f, g2 = self.coeffs(t)
-        w = float(self.schedule(t))
-        fm, fv = self.drift_fns[branch]
-        return np.array([fm(m, v, a, Gm, f, g2, w), fv(m, v, a, Gm, f, g2, w)], dtype=float)
-
-    # ---- margin h = T(m) - phi(q) and its partial derivatives
-    def _phi(self, q, a, Gm):
-        """(phi, dphi/dq, dphi/da, dphi/dGamma): annealed or frozen (envelope theorem)."""
-        al = self.alpha
-        if G.entropy_saddle(al, q, a, Gm) >= 0:
-            return (G.phi_annealed(al, q, a, Gm), G.phi_annealed_dq(al, q, a, Gm),
-                    G.phi_annealed_da(al, q, a, Gm), G.phi_annealed_dGamma(al, q, a, Gm))
-        hi = a * a / Gm
-        if al == 0.0:
-            u = 0.0
-        else:
-            u = brentq(lambda x: G.frozen_constraint(x, al, q, a, Gm), 0.0, hi, xtol=1e-15, rtol=4e-15)
-        return (G.phi_frozen(u, q, a, Gm), G.phi_frozen_dq(u, q, a, Gm),
-                G.phi_frozen_da(u, q, a, Gm), G.phi_frozen_dGamma(u, q, a, Gm))
+        m, v, w = self._args(t, y)
+        return np.array(self.flow.branch_drift(branch, t, m, v, w), dtype=float)
 
     def margin(self, t, y):
-        m, v = y
-        a, Gm, _, _ = self.coeffs(t)
-        return float(G.target_term(m, a, Gm) - self._phi(m * m + v, a, Gm)[0])
+        m, v, _ = self._args(t, y)
+        return float(self.flow.margin(t, np.array([m]), np.array([v]), np.array([self.alpha]))[0])
 
     def margin_rates(self, t, y):
         """(dh/dtau along F_G, dh/dtau along F_C) at (t, y)."""
-        m, v = y
-        a, Gm, _, _ = self.coeffs(t)
-        _, p_q, p_a, p_G = self._phi(m * m + v, a, Gm)
-        h_m = G.target_term_dm(m, a, Gm) - 2 * m * p_q
-        h_v = -p_q
-        a_dot, G_dot = float(self.da(t)), float(self.dGamma(t, self.sigma2))
-        h_t = (G.target_term_da(m, a, Gm) - p_a) * a_dot + (G.target_term_dGamma(m, a, Gm) - p_G) * G_dot
-        rates = []
-        for b in "GC":
-            F = self.drift(b, t, y)
-            rates.append(float(h_m * F[0] + h_v * F[1] - h_t))  # tau = -t
-        return rates[0], rates[1]
+        m, v, w = self._args(t, y)
+        hG, hC = self.flow.margin_rates(t, m, v, self.alpha, w)
+        return float(hG), float(hC)
 
     def sliding_drift(self, t, y):
-        hG, hC = self.margin_rates(t, y)
-        lam = hC / (hC - hG) if hC != hG else 0.5
-        lam = min(max(lam, 0.0), 1.0)
-        return lam * self.drift("G", t, y) + (1 - lam) * self.drift("C", t, y)
+        m, v, w = self._args(t, y)
+        return np.array(self.flow.sliding_drift(t, m, v, self.alpha, w), dtype=float)
 
     def decide(self, t, y, previous):
         """Branch to continue in at (t, y): by the margin, or by the flows when on the boundary."""
         if math.isinf(self.alpha):
             return "G"
         h = self.margin(t, y)
-        if h > _H_TOL:
+        if h > H_TOL:
             return "C"
-        if h < -_H_TOL:
+        if h < -H_TOL:
             return "G"
         hG, hC = self.margin_rates(t, y)
         if hG > 0 and hC > 0:
@@ -311,8 +275,7 @@ def _diagnose(model: _Model, traj: Trajectory) -> None:
     if not in_g.any():
         return
     t, m, v = traj.t[in_g], traj.m[in_g], traj.v[in_g]
-    a, Gm = model.p.a(t), model.p.Gamma(t, model.sigma2)
-    frozen = G.entropy_saddle(model.alpha, m * m + v, a, Gm) < -1e-7
+    frozen = model.flow.frozen_in_g(t, m, v, model.alpha)
     if frozen.any():
         traj.g_frozen = True
         traj.notes.append(f"branch G with frozen wrong classes for t in [{t[frozen].min():.4g}, "

@@ -31,7 +31,8 @@ from scipy.integrate import RK45
 from . import _generated as G
 from . import dmf
 from .process import get_process
-from .rates import ConvergenceError
+from .flow import H_TOL, Flow
+from .roots import ConvergenceError, illinois
 
 RTOL, ATOL = 1e-8, 1e-10
 _MIN_STEP_FRACTION = 1e-12  # a shared step below this fraction of max(|t|, 1) means "stuck"
@@ -79,84 +80,6 @@ class PointsResult:
         return self.v_final / self.sigma2
 
 
-class _Flow:
-    """Vectorised drifts, margin and margin rates for one (sigma2, sampler, process)."""
-
-    def __init__(self, sigma2, sampler, process):
-        self.sigma2 = sigma2
-        self.p = get_process(process)
-        self.da = getattr(G, f"{process}_da")
-        self.dGamma = getattr(G, f"{process}_dGamma")
-        self.fns = {b: (getattr(G, f"drift_{b}_{sampler}_m"), getattr(G, f"drift_{b}_{sampler}_v"))
-                    for b in "GC"}
-
-    def coeffs(self, t):
-        """(a, Gamma, f, g2) at t (a scalar, or an array of per-point times)."""
-        p = self.p
-        if np.ndim(t) == 0:
-            return float(p.a(t)), float(p.Gamma(t, self.sigma2)), float(p.f(t)), float(p.g2(t))
-        t = np.asarray(t, dtype=float)
-        return (np.broadcast_to(p.a(t), t.shape), p.Gamma(t, self.sigma2),
-                np.broadcast_to(p.f(t), t.shape), np.broadcast_to(p.g2(t), t.shape))
-
-    def branch_drift(self, branch, t, m, v, omega):
-        """(dm/dtau, dv/dtau) of one branch."""
-        a, Gm, f, g2 = self.coeffs(t)
-        fm, fv = self.fns[branch]
-        return fm(m, v, a, Gm, f, g2, omega), fv(m, v, a, Gm, f, g2, omega)
-
-    def rhs(self, t, y, in_c, omega):
-        """dy/dt (= -dy/dtau) with y = (m, v) stacked as shape (2, N); branch C where in_c."""
-        gm, gv = self.branch_drift("G", t, y[0], y[1], omega)
-        cm, cv = self.branch_drift("C", t, y[0], y[1], omega)
-        return -np.stack([np.where(in_c, cm, gm), np.where(in_c, cv, gv)])
-
-    def _phi(self, alpha, q, a, Gm, derivatives=False):
-        """Quenched phi (and dphi/dq, dphi/da, dphi/dGamma): annealed where Sigma(1) >= 0, else frozen."""
-        alpha, q, a, Gm = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gm)))
-        frozen = G.entropy_saddle(alpha, q, a, Gm) < 0
-        names = ("", "_dq", "_da", "_dGamma") if derivatives else ("",)
-        out = [np.array(getattr(G, f"phi_annealed{n}")(alpha, q, a, Gm), dtype=float) for n in names]
-        if np.any(frozen):
-            fa, fq, fa_, fG = alpha[frozen], q[frozen], a[frozen], Gm[frozen]
-            u = _frozen_root(fa, fq, fa_, fG)
-            u = np.where(fa == 0.0, 0.0, u)
-            for arr, n in zip(out, names):
-                arr[frozen] = getattr(G, f"phi_frozen{n}")(u, fq, fa_, fG)
-        return out
-
-    def margin(self, t, m, v, alpha):
-        """h = T(m) - phi(q); -inf where alpha = inf (K -> infinity: branch G for good)."""
-        finite = np.isfinite(alpha)
-        h = np.full(np.shape(m), -np.inf)
-        if np.any(finite):
-            a, Gm, _, _ = self.coeffs(t)
-            sel = lambda x: x[finite] if np.ndim(x) else x  # noqa: E731
-            m_, v_ = m[finite], v[finite]
-            phi, = self._phi(alpha[finite], m_ * m_ + v_, sel(a), sel(Gm))
-            h[finite] = G.target_term(m_, sel(a), sel(Gm)) - phi
-        return h
-
-    def margin_rates(self, t, m, v, alpha, omega):
-        """(dh/dtau along F_G, dh/dtau along F_C), vectorised (finite alpha only)."""
-        a, Gm, _, _ = self.coeffs(t)
-        _, p_q, p_a, p_G = self._phi(alpha, m * m + v, a, Gm, derivatives=True)
-        h_m = G.target_term_dm(m, a, Gm) - 2 * m * p_q
-        h_v = -p_q
-        h_t = ((G.target_term_da(m, a, Gm) - p_a) * self.da(t)
-               + (G.target_term_dGamma(m, a, Gm) - p_G) * self.dGamma(t, self.sigma2))
-        rates = []
-        for b in "GC":
-            Fm, Fv = self.branch_drift(b, t, m, v, omega)
-            rates.append(h_m * Fm + h_v * Fv - h_t)  # tau = -t
-        return rates[0], rates[1]
-
-    def frozen_in_g(self, t, m, v, alpha):
-        """Sigma(1) < -1e-7 (the threshold of dmf._diagnose): wrong classes frozen."""
-        a, Gm, _, _ = self.coeffs(t)
-        return G.entropy_saddle(alpha, m * m + v, a, Gm) < -1e-7
-
-
 def _combine(coefs, K, n):
     """sum_j coefs[j] K[j] over the first n stages (explicit axpy: faster than tensordot here)."""
     out = coefs[0] * K[0]
@@ -184,54 +107,6 @@ def _dense(y0, K, h, x):
     return y0 + h * (x * (Q[0] + x * (Q[1] + x * (Q[2] + x * Q[3]))))
 
 
-def _illinois(fn, lo, hi, f_lo, f_hi, xtol):
-    """Vectorised Illinois regula falsi for roots of fn in [lo, hi] with f_lo, f_hi of opposite signs.
-
-    fn(x, sel) evaluates the points ``sel`` (an index array) at x. Stops per point when the
-    bracket is below ``xtol`` (an array) or the function vanishes; raises ConvergenceError if
-    some point has not converged after 200 iterations.
-    """
-    lo, hi, f_lo, f_hi = (np.array(x, dtype=float) for x in (lo, hi, f_lo, f_hi))
-    todo = np.flatnonzero((hi - lo > xtol) & (f_lo != 0) & (f_hi != 0))
-    side = np.zeros(lo.size, dtype=int)  # which end was kept last time (Illinois halving)
-    for _ in range(200):
-        if todo.size == 0:
-            return lo, hi, f_lo, f_hi
-        l, r, fl, fr = lo[todo], hi[todo], f_lo[todo], f_hi[todo]
-        x = r - fr * (r - l) / (fr - fl)
-        mid = 0.5 * (l + r)
-        x = np.where(np.isfinite(x) & (x > l) & (x < r), x, mid)
-        fx = fn(x, todo)
-        same_lo = np.sign(fx) == np.sign(fl)
-        # the end that stays is halved when it stayed last time too (Illinois)
-        keep_r = same_lo
-        halve_r = keep_r & (side[todo] == 1)
-        halve_l = ~keep_r & (side[todo] == -1)
-        lo[todo] = np.where(keep_r, x, l)
-        f_lo[todo] = np.where(keep_r, fx, np.where(halve_l, 0.5 * fl, fl))
-        hi[todo] = np.where(keep_r, r, x)
-        f_hi[todo] = np.where(keep_r, np.where(halve_r, 0.5 * fr, fr), fx)
-        side[todo] = np.where(keep_r, 1, -1)
-        done = (hi[todo] - lo[todo] <= xtol[todo]) | (fx == 0)
-        exact = fx == 0
-        lo[todo[exact]] = hi[todo[exact]] = x[exact]
-        todo = todo[~done]
-    raise ConvergenceError("Illinois root finder: no convergence in 200 iterations")
-
-
-def _frozen_root(alpha, q, a, Gm):
-    """u in [0, a^2/Gamma] with frozen_constraint(u) = 0 (Sigma decreasing in u), by Illinois."""
-    hi = a**2 / Gm
-    lo = np.zeros_like(hi)
-    f_lo = G.frozen_constraint(lo, alpha, q, a, Gm)
-    f_hi = G.frozen_constraint(hi, alpha, q, a, Gm)
-    if np.any(f_lo < 0) or np.any(f_hi > 0):
-        raise ConvergenceError("frozen branch: root of Sigma(u) = 0 not bracketed in [0, a^2/Gamma]")
-    fn = lambda x, s: G.frozen_constraint(x, alpha[s], q[s], a[s], Gm[s])  # noqa: E731
-    lo, hi, f_lo, f_hi = _illinois(fn, lo, hi, f_lo, f_hi, 1e-13 * hi + 1e-300)
-    return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
-
-
 def _locate(flow, t0, h, y0, K, alpha, in_c, h0, h1):
     """Per point, the crossing of h = 0 on the step's dense output (Illinois); (t_e, y_e)."""
     n = y0.shape[1]
@@ -240,7 +115,7 @@ def _locate(flow, t0, h, y0, K, alpha, in_c, h0, h1):
         ys = _dense(y0[:, s], K[:, :, s], h, x)
         return flow.margin(t0 + x * h, ys[0], ys[1], alpha[s])
 
-    lo, hi, _, _ = _illinois(fn, np.zeros(n), np.ones(n), h0, h1, np.full(n, 2.0**-_BISECTION))
+    lo, hi, _, _ = illinois(fn, np.zeros(n), np.ones(n), h0, h1, np.full(n, 2.0**-_BISECTION))
     return t0 + hi * h, _dense(y0, K, h, hi)
 
 
@@ -269,15 +144,15 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     listed in ``failed`` (its numbers are NaN in the arrays: report it, never write them).
     """
     alpha, omega, sigma2, sampler, process, T = _validate(alpha, omega, sigma2, sampler, process, T)
-    flow = _Flow(sigma2, sampler, process)
+    flow = Flow(sigma2, sampler, process)
     n = alpha.size
     a_T, b_T = float(flow.p.a(T)), float(flow.p.b(T))
     y = np.empty((2, n))
     y[0], y[1] = 0.0, a_T**2 * (1 + sigma2) + b_T**2
     finite = np.isfinite(alpha)
     h_now = flow.margin(T, y[0], y[1], alpha)
-    in_c = h_now > dmf._H_TOL
-    handoff = finite & (np.abs(h_now) <= dmf._H_TOL)  # starts on the boundary: decided per point
+    in_c = h_now > H_TOL
+    handoff = finite & (np.abs(h_now) <= H_TOL)  # starts on the boundary: decided per point
     t_switch = np.full(n, np.nan)
     n_switches = np.zeros(n, dtype=int)
     g_frozen = np.zeros(n, dtype=bool)
@@ -425,7 +300,7 @@ def final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=Non
     Continuous in alpha, and zero on the boundary alpha_c(omega), where the first switch
     reaches t = 0 (a switch at t -> 0 does not move the final state)."""
     tr = dmf.trajectory(alpha, omega, sigma2, sampler=sampler, process=process, T=T)
-    flow = _Flow(tr.sigma2, sampler, process)
+    flow = Flow(tr.sigma2, sampler, process)
     h = flow.margin(0.0, np.array([tr.m_final]), np.array([tr.v_final]), np.array([float(alpha)]))
     return float(h[0]), tr
 
@@ -496,7 +371,7 @@ def signed_final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou"
     if res.failed:
         i, msg = res.failed[0]
         raise ConvergenceError(f"alpha={res.alpha[i]:g}, omega={res.omega[i]:g}: {msg}")
-    h = _Flow(res.sigma2, sampler, process).margin(0.0, res.m_final, res.v_final, res.alpha)
+    h = Flow(res.sigma2, sampler, process).margin(0.0, res.m_final, res.v_final, res.alpha)
     return np.where(res.classified, np.abs(h), -np.abs(h))
 
 
@@ -508,7 +383,7 @@ def endpoint_alpha(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, a
     it as its first guess and checks it by integrating. NaN where there is no root below alpha_max."""
     omegas = np.asarray(omegas, dtype=float).ravel()
     g = integrate_points(np.full(omegas.size, np.inf), omegas, sigma2, sampler=sampler, process=process, T=T)
-    flow = _Flow(g.sigma2, sampler, process)
+    flow = Flow(g.sigma2, sampler, process)
     m, v = g.m_final, g.v_final
 
     def fn(x, sel):
@@ -520,7 +395,7 @@ def endpoint_alpha(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, a
     out = np.full(omegas.size, np.nan)
     if ok.any():
         k = np.flatnonzero(ok)
-        l, r, _, _ = _illinois(lambda x, s: fn(x, k[s]), lo[ok], hi[ok], f_lo[ok], f_hi[ok],
+        l, r, _, _ = illinois(lambda x, s: fn(x, k[s]), lo[ok], hi[ok], f_lo[ok], f_hi[ok],
                                np.full(k.size, 1e-13))
         out[ok] = 0.5 * (l + r)
     return out
@@ -572,7 +447,7 @@ def boundary(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, xtol=1e
     idx = np.flatnonzero(ok)
     root = np.full(omegas.size, np.nan)
     if idx.size:
-        l, r, fl, fr = _illinois(lambda x, s: evaluate(x, idx[s]), lo[ok], hi[ok], f_lo[ok], f_hi[ok],
+        l, r, fl, fr = illinois(lambda x, s: evaluate(x, idx[s]), lo[ok], hi[ok], f_lo[ok], f_hi[ok],
                                  np.full(idx.size, xtol))
         # the end of the final bracket with the smaller |f|; the root is within the bracket width
         root[ok] = np.where(np.abs(fl) <= np.abs(fr), l, r)

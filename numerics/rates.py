@@ -1,53 +1,54 @@
-"""Wrong-class rate phi and the classification test, vectorised over any array shapes.
+"""Wrong-class rate phi and the classification margin, vectorised over any array shapes.
 
 phi(alpha, q, t) is the annealed rate where the saddle's entropy Sigma(1) >= 0 and the
 frozen rate otherwise; the frozen branch needs the root u of the generated
-``frozen_constraint`` (decreasing in u on (0, a^2/Gamma]), found by a vectorised
-bisection with a reported convergence check. All formulas come from ``_generated``.
+``frozen_constraint`` (decreasing in u on [0, a^2/Gamma]), found by a vectorised Illinois
+regula falsi with a convergence check. Its partial derivatives (for the switching logic)
+are the generated ones: direct in the annealed branch, by the envelope theorem in the frozen
+one. All formulas come from ``_generated``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _generated as G
+from .roots import ConvergenceError, illinois
 
-_BISECTION_STEPS = 200
+__all__ = ["ConvergenceError", "frozen_root", "wrong_class_rate", "classification_margin"]
+
+_SUFFIXES = ("", "_dq", "_da", "_dGamma")
 
 
-class ConvergenceError(ArithmeticError):
-    """A root finder did not reach its tolerance; never returned as a number."""
+def frozen_root(alpha, q, a, Gamma, rtol: float = 1e-13):
+    """u in [0, a^2/Gamma] with frozen_constraint(u) = 0, where Sigma(1) < 0 (vectorised).
 
-
-def frozen_root(alpha, q, a, Gamma, rtol: float = 1e-14):
-    """u in [0, a^2/Gamma] with frozen_constraint(u) = 0, where Sigma(1) < 0 (vectorised)."""
-    alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
-    lo = np.zeros_like(alpha)
+    The root may sit at u = 0 (alpha = 0: sub-exponentially many classes)."""
+    alpha, q, a, Gamma = (np.atleast_1d(np.asarray(x, dtype=float)) for x in np.broadcast_arrays(alpha, q, a, Gamma))
     hi = a**2 / Gamma
-    atol = 1e-16 * hi  # the root may sit at u = 0 (alpha = 0: sub-exponentially many classes)
+    lo = np.zeros_like(hi)
     f_lo = G.frozen_constraint(lo, alpha, q, a, Gamma)
     f_hi = G.frozen_constraint(hi, alpha, q, a, Gamma)
     if np.any(f_lo < 0) or np.any(f_hi > 0):
         raise ConvergenceError("frozen branch: root of Sigma(u) = 0 not bracketed in [0, a^2/Gamma]")
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        f_mid = G.frozen_constraint(mid, alpha, q, a, Gamma)
-        right = f_mid > 0  # Sigma decreasing: the root lies above mid
-        lo = np.where(right, mid, lo)
-        hi = np.where(right, hi, mid)
-        if np.all(hi - lo <= rtol * hi + atol):
-            return 0.5 * (lo + hi)
-    raise ConvergenceError(f"frozen branch: bisection did not reach rtol={rtol:g} in {_BISECTION_STEPS} steps")
+    fn = lambda x, s: G.frozen_constraint(x, alpha[s], q[s], a[s], Gamma[s])  # noqa: E731
+    lo, hi, f_lo, f_hi = illinois(fn, lo, hi, f_lo, f_hi, rtol * hi + 1e-300)
+    return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
 
 
-def wrong_class_rate(alpha, q, a, Gamma):
-    """(phi, frozen): the quenched rate lim (1/d) log Z and whether the branch is frozen."""
+def wrong_class_rate(alpha, q, a, Gamma, derivatives: bool = False):
+    """(phi, frozen): the quenched rate lim (1/d) log Z and whether the branch is frozen.
+
+    With ``derivatives``: ((phi, dphi/dq, dphi/da, dphi/dGamma), frozen)."""
     alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
     frozen = np.asarray(G.entropy_saddle(alpha, q, a, Gamma) < 0)
-    phi = np.array(G.phi_annealed(alpha, q, a, Gamma), dtype=float)
+    names = _SUFFIXES if derivatives else _SUFFIXES[:1]
+    out = [np.array(getattr(G, f"phi_annealed{n}")(alpha, q, a, Gamma), dtype=float) for n in names]
     if np.any(frozen):
-        u = frozen_root(alpha[frozen], q[frozen], a[frozen], Gamma[frozen])
-        phi[frozen] = G.phi_frozen(u, q[frozen], a[frozen], Gamma[frozen])
-    return phi, frozen
+        fa, fq, fa_, fG = alpha[frozen], q[frozen], a[frozen], Gamma[frozen]
+        u = frozen_root(fa, fq, fa_, fG)
+        for arr, n in zip(out, names):
+            arr[frozen] = getattr(G, f"phi_frozen{n}")(u, fq, fa_, fG)
+    return (tuple(out) if derivatives else out[0]), frozen
 
 
 def classification_margin(m, q, alpha, a, Gamma):
