@@ -1,6 +1,7 @@
 """`cfg-distortion finite-d`: the finite-d effective theory of guided sampling, m and v at t = 0."""
 from __future__ import annotations
 
+from .arguments import add_classes, add_guidance
 from .report import emit_json, fmt, table
 from .validation import PROCESSES
 
@@ -9,13 +10,8 @@ SAMPLERS = ("sde", "ode")  # numerics.finite_d / simulator SAMPLERS (not importe
 
 def add_arguments(p):
     p.add_argument("--d", type=int, required=True, help="dimension d >= 1")
-    classes = p.add_mutually_exclusive_group(required=True)
-    classes.add_argument("--alpha", type=float, help="alpha = log K / d >= 0 (K = round(exp(alpha d)) >= 2)")
-    classes.add_argument("--K", type=int, help="number of classes K >= 2")
-    guidance = p.add_mutually_exclusive_group(required=True)
-    guidance.add_argument("--omega", type=float, help="constant guidance strength")
-    guidance.add_argument("--schedule", help="omega(t): const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | "
-                                             "piecewise:t1:w1,t2:w2,...")
+    add_classes(p)
+    add_guidance(p)
     p.add_argument("--sigma2", type=float, required=True, help="within-class variance sigma^2 > 0")
     p.add_argument("--sampler", default="sde", choices=SAMPLERS, help="reverse SDE or probability-flow ODE (default: sde)")
     p.add_argument("--paths", type=int, default=20000, help="number of (m, v) paths (default: 20000)")

@@ -1,6 +1,7 @@
 """`cfg-distortion simulate`: guided sampling with the exact mixture score at finite d."""
 from __future__ import annotations
 
+from .arguments import add_classes, add_guidance
 from .report import emit_json, fmt, table
 from .validation import PROCESSES
 
@@ -10,13 +11,8 @@ TARGET_NORMS = ("fixed", "random")
 
 def add_arguments(p):
     p.add_argument("--d", type=int, required=True, help="dimension d >= 1")
-    classes = p.add_mutually_exclusive_group(required=True)
-    classes.add_argument("--alpha", type=float, help="alpha = log K / d >= 0 (K = round(exp(alpha d)) >= 2)")
-    classes.add_argument("--K", type=int, help="number of classes K >= 2")
-    guidance = p.add_mutually_exclusive_group(required=True)
-    guidance.add_argument("--omega", type=float, help="constant guidance strength")
-    guidance.add_argument("--schedule", help="omega(t): const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | "
-                                             "piecewise:t1:w1,t2:w2,...")
+    add_classes(p)
+    add_guidance(p)
     p.add_argument("--sigma2", type=float, required=True, help="within-class variance sigma^2 >= 0")
     p.add_argument("--n", type=int, default=1000, help="number of samples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the centroids and of the samples (default: 0)")

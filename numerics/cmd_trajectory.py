@@ -1,6 +1,7 @@
 """`cfg-distortion trajectory`: one DMF trajectory of guided sampling (d -> infinity)."""
 from __future__ import annotations
 
+from .arguments import add_guidance
 from .report import emit_json, fmt, table
 from .validation import PROCESSES
 
@@ -8,10 +9,7 @@ from .validation import PROCESSES
 def add_arguments(p):
     p.add_argument("--alpha", type=float, required=True,
                    help="alpha = log K / d >= 0; 'inf' for K -> infinity at fixed d (branch G throughout)")
-    w = p.add_mutually_exclusive_group(required=True)
-    w.add_argument("--omega", type=float, help="constant guidance strength omega")
-    w.add_argument("--schedule", help="guidance schedule: const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | "
-                                      "piecewise:t1:w1,t2:w2,... (forward time t)")
+    add_guidance(p)
     p.add_argument("--sigma2", type=float, required=True, help="within-class variance sigma^2 > 0")
     p.add_argument("--sampler", default="sde", choices=("sde", "ode"), help="reverse SDE or probability-flow ODE")
     p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")

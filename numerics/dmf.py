@@ -26,7 +26,7 @@ from . import validation as V
 from .process import get_process
 from .flow import H_TOL, Flow
 from .roots import ConvergenceError
-from .schedules import Schedule, as_schedule
+from .schedules import Schedule, guidance
 
 SAMPLERS = ("sde", "ode")
 # Start times at which the T -> end-of-process limit is reached to ~1e-7 in m and v. The
@@ -211,13 +211,7 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
     the solver fails.
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, T)
-    if (omega is None) == (schedule is None):
-        raise ValueError("give exactly one of omega and schedule")
-    if omega is not None:
-        omega = V.finite("omega", omega, "a real number")
-        sched = as_schedule(f"const:{omega!r}", T)
-    else:
-        sched = as_schedule(schedule, T)
+    sched = guidance(omega, schedule, T, required=True)
     model = _Model(alpha, sigma2, sched, sampler, process)
     p = model.p
     a_T, b_T = float(p.a(T)), float(p.b(T))

@@ -33,7 +33,7 @@ from scipy.special import expit
 from . import _generated as G
 from . import validation as V
 from .process import get_process
-from .schedules import as_schedule
+from .schedules import guidance
 from .simulator import DEFAULT_T, SAMPLERS, class_count, time_grid
 
 DEFAULT_PATHS = 20000
@@ -107,11 +107,7 @@ def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampl
     T = DEFAULT_T[process] if T is None else V.time(T, process, "T")
     if T <= 0:
         raise ValueError(f"T must be > 0 (got {T:g})")
-    if omega is not None and schedule is not None:
-        raise ValueError("give at most one of omega and schedule")
-    if omega is not None:
-        omega = V.finite("omega", omega, "a real number")
-    sched = as_schedule(schedule if schedule is not None else (omega or 0.0), T)
+    sched = guidance(omega, schedule, T)
 
     p = get_process(process)
     times = time_grid(process, T, steps, sched.breakpoints)

@@ -17,6 +17,8 @@ from typing import Callable
 
 import numpy as np
 
+from .validation import finite
+
 GRAMMAR = "const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | piecewise:t1:w1,t2:w2,..."
 
 
@@ -96,6 +98,19 @@ def parse_schedule(spec: str, T: float = 10.0) -> Schedule:
 
         return Schedule(spec, func, tuple(tk for tk in times if math.isfinite(tk)))
     raise ValueError(f"schedule {spec!r}: unknown kind {kind!r}; expected {GRAMMAR}")
+
+
+def guidance(omega=None, schedule=None, T: float = 10.0, required: bool = False) -> Schedule:
+    """The Schedule of an ``omega`` (constant) or ``schedule`` argument pair, checked.
+
+    At most one may be given (exactly one if ``required``); neither means omega = 0."""
+    if omega is not None and schedule is not None:
+        raise ValueError(f"give {'exactly' if required else 'at most'} one of omega and schedule")
+    if required and omega is None and schedule is None:
+        raise ValueError("give exactly one of omega and schedule")
+    if omega is not None:
+        return parse_schedule(f"const:{finite('omega', omega, 'a real number')!r}", T)
+    return as_schedule(schedule if schedule is not None else 0.0, T)
 
 
 def as_schedule(obj, T: float = 10.0) -> Schedule:

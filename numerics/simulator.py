@@ -43,7 +43,7 @@ from . import validation as V
 from ._blas import cores, single_threaded_blas
 from .posterior import MixturePosterior, centroid_rows
 from .process import get_process
-from .schedules import as_schedule
+from .schedules import guidance
 
 SAMPLERS = ("sde", "ode")
 TARGET_NORMS = ("fixed", "random")
@@ -207,11 +207,7 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     T = DEFAULT_T[process] if T is None else V.time(T, process, "T")
     if T <= 0:
         raise ValueError(f"T must be > 0 (got {T:g})")
-    if omega is not None and schedule is not None:
-        raise ValueError("give at most one of omega and schedule")
-    if omega is not None:
-        omega = V.finite("omega", omega, "a real number")
-    sched = as_schedule(schedule if schedule is not None else (omega or 0.0), T)
+    sched = guidance(omega, schedule, T)
     check_memory(K, d, n)
 
     p = get_process(process)
