@@ -551,8 +551,10 @@ DOCUMENTS: list[Document] = [
     Document("step6-mean-field-dynamics", "Mean-field dynamics", "step 6", ("dmf",), _dmf_content),
     Document("step7-gaussian-limits", "Gaussian limits", "step 7", ("gaussian_limit",), _gaussian_limits_content),
     Document("step8-variance-theorem", "Variance theorem", "step 8", ("variance",), _variance_theorem_content),
-    Document("claim6-schedule-design", "Schedule design", "claim 6", ("schedule_design",), lambda: __import__(f"{__package__}.schedule_design", fromlist=["_"]).content()),
-    Document("numerics-finite-d-theory", "Finite-d theory", "numerics (finite-d)", ("finite_d",), lambda: __import__(f"{__package__}.finite_d_doc", fromlist=["_"]).content()),
+    Document("claim6-schedule-design", "Schedule design", "claim 6", ("schedule_design",),
+             EQ.lazy("schedule_design", "content")),
+    Document("numerics-finite-d-theory", "Finite-d theory", "numerics (finite-d)", ("finite_d",),
+             EQ.lazy("finite_d_doc", "content")),
 ]
 
 # Steps whose theory modules do not exist yet; each becomes a Document when its module lands.

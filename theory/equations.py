@@ -54,6 +54,15 @@ class Equation:
     source: str  # the theory call that produced expr, e.g. "free_energy.phi_annealed()"
 
 
+def lazy(module: str, function: str) -> Callable:
+    """A builder that imports ``cfg_distortion.theory.<module>`` only when called."""
+    def build():
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{module}"), function)()
+    return build
+
+
 @dataclass(frozen=True)
 class Group:
     """The equations of one derivation step; ``build`` imports its theory module lazily."""
@@ -508,8 +517,8 @@ GROUPS: list[Group] = [
     Group("dmf", "Mean-field dynamics", _dmf),
     Group("gaussian-limits", "Gaussian limits (K -> infinity, branch G throughout)", _gaussian_limits),
     Group("variance-theorem", "Variance theorem", _variance_theorem),
-    Group("schedule-design", "Schedule design (claim 6)", lambda: __import__(f"{__package__}.schedule_design", fromlist=["_"]).equations()),
-    Group("finite-d", "Finite-d theory", lambda: __import__(f"{__package__}.finite_d_doc", fromlist=["_"]).equations()),
+    Group("schedule-design", "Schedule design (claim 6)", lazy("schedule_design", "equations")),
+    Group("finite-d", "Finite-d theory", lazy("finite_d_doc", "equations")),
 ]
 
 
