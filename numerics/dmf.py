@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from . import _generated as G
 from . import validation as V
 from .process import get_process
 from .flow import H_TOL, Flow
@@ -214,8 +215,7 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
     sched = guidance(omega, schedule, T, required=True)
     model = _Model(alpha, sigma2, sched, sampler, process)
     p = model.p
-    a_T, b_T = float(p.a(T)), float(p.b(T))
-    y = np.array([0.0, a_T**2 * (1 + sigma2) + b_T**2])
+    y = np.array([0.0, float(G.start_variance(p.a(T), p.Gamma(T, sigma2)))])  # m = 0, v = marginal variance
     stops = sorted({b for b in sched.breakpoints if 0 < b < T} | {0.0}, reverse=True)
 
     ts, ms, vs, labels = [T], [y[0]], [y[1]], []

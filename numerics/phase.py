@@ -146,9 +146,8 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     alpha, omega, sigma2, sampler, process, T = _validate(alpha, omega, sigma2, sampler, process, T)
     flow = Flow(sigma2, sampler, process)
     n = alpha.size
-    a_T, b_T = float(flow.p.a(T)), float(flow.p.b(T))
     y = np.empty((2, n))
-    y[0], y[1] = 0.0, a_T**2 * (1 + sigma2) + b_T**2
+    y[0], y[1] = 0.0, float(G.start_variance(flow.p.a(T), flow.p.Gamma(T, sigma2)))
     finite = np.isfinite(alpha)
     h_now = flow.margin(T, y[0], y[1], alpha)
     in_c = h_now > H_TOL
