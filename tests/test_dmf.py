@@ -8,8 +8,6 @@ import sys
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cfg_distortion.numerics import _generated as G
 from cfg_distortion.numerics.critical import t_c
@@ -87,22 +85,6 @@ def test_results_depend_on_the_snr_path_only(sampler, omega):
     for r in res[1:]:
         assert r.m_final == pytest.approx(res[0].m_final, abs=1e-6)
         assert r.v_final == pytest.approx(res[0].v_final, abs=1e-6)
-
-
-def _random_schedule(draw_times, draw_values):
-    times = sorted(set(round(x, 3) for x in draw_times), reverse=True)
-    return "piecewise:inf:{}".format(draw_values[0]) + "".join(
-        f",{t}:{w}" for t, w in zip(times, draw_values[1:]))
-
-
-@settings(max_examples=25, deadline=None)
-@given(times=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=4),
-       values=st.lists(st.floats(0.0, 8.0), min_size=5, max_size=5),
-       alpha=st.floats(0.0, 0.6), sigma2=st.floats(0.3, 3.0), sampler=st.sampled_from(["sde", "ode"]))
-def test_variance_theorem_nonnegative_schedules_shrink(times, values, alpha, sigma2, sampler):
-    """Claim 5: omega(t) >= 0 everywhere implies v(0) <= sigma2 (up to the solver tolerance)."""
-    tr = trajectory(alpha, schedule=_random_schedule(times, values), sigma2=sigma2, sampler=sampler)
-    assert tr.v_final <= sigma2 * (1 + 1e-8)
 
 
 def test_guidance_confined_to_branch_c_is_inert():

@@ -526,9 +526,9 @@ def _variance_theorem_content() -> Content:
                 (pytest_cmd(_TEST_VAR),)),
         Backing(("eq:guidance-excess-G-sde",), "numerical integration",
                 "random nonnegative schedules (hypothesis; fixed draws in "
-                "`dmf_variance_theorem_random_schedules`) never give $v(0) > \\sigma^2$; guidance confined to "
+                "`variance_never_exceeds_sigma2_for_nonnegative_schedules`) never give $v(0) > \\sigma^2$; guidance confined to "
                 "branch C changes nothing",
-                (VERIFY, pytest_cmd(_TEST_DMF, "test_variance_theorem_nonnegative_schedules_shrink"),
+                (VERIFY, pytest_cmd("tests/test_design.py", "test_nonnegative_schedules_never_exceed_sigma2"),
                  pytest_cmd(_TEST_DMF, "test_guidance_confined_to_branch_c_is_inert"))),
     ]
     assumptions = [
