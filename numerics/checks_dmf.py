@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-
 from . import _generated as G
 from .checks import Check, register
 from .dmf import trajectory
