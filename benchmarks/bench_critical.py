@@ -17,7 +17,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--json", action="store_true", help="(the output is always one JSON line)")
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "cfg_distortion.numerics.cli", "critical", "--sigma2", "1", "--alpha", "0.2", "--json"]
+    cli = [sys.executable, "-m", "cfg_distortion.cli", "critical", "--sigma2", "1", "--alpha", "0.2", "--json"]
     t_cli = median(cold_wall_times(cli, args.repeats))
     t_py = median(cold_wall_times([sys.executable, "-c", "pass"], args.repeats))
     print(json.dumps({"benchmark": "critical_cold", "median_seconds": round(t_cli, 4),

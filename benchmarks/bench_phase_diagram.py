@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from cfg_distortion.numerics import dmf, phase
+from cfg_distortion.meanfield import dmf
+from cfg_distortion.meanfield import phase
 
 
 def main():

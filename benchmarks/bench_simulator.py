@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from cfg_distortion.numerics import simulator as S
-from cfg_distortion.numerics._blas import cores, single_threaded_blas
-from cfg_distortion.numerics.posterior import MixturePosterior, centroid_rows
-from cfg_distortion.numerics.process import get_process
+from cfg_distortion.finite_d import simulator as S
+from cfg_distortion.finite_d._blas import cores, single_threaded_blas
+from cfg_distortion.finite_d.posterior import MixturePosterior, centroid_rows
+from cfg_distortion.model.process import get_process
 
 
 def best_time(fn, repeats: int) -> float:
@@ -62,7 +62,7 @@ def step_gflops(n=512, d=100, K=100_000, repeats=5, omega=3.0, t=0.5, s=0.49, si
 def cli_wall_seconds() -> float:
     import subprocess
 
-    cmd = [sys.executable, "-m", "cfg_distortion.numerics.cli", "simulate", "--d", "20", "--K", "1000000",
+    cmd = [sys.executable, "-m", "cfg_distortion.cli", "simulate", "--d", "20", "--K", "1000000",
            "--n", "1000", "--steps", "400", "--omega", "3", "--sigma2", "1", "--json"]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)

@@ -17,7 +17,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--json", action="store_true", help="(the output is always one JSON line)")
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "cfg_distortion.numerics.cli", "trajectory", "--alpha", "0.3", "--omega", "3",
+    cli = [sys.executable, "-m", "cfg_distortion.cli", "trajectory", "--alpha", "0.3", "--omega", "3",
            "--sigma2", "1", "--json"]
     runs = cold_wall_times(cli, args.repeats)
     t_py = median(cold_wall_times([sys.executable, "-c", "pass"], args.repeats))

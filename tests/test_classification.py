@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize_scalar
 
-from cfg_distortion.numerics import _generated as G
-from cfg_distortion.numerics.critical import alpha_c, t_c
+from cfg_distortion import _generated as G
+from cfg_distortion.model.critical import alpha_c, t_c
 from cfg_distortion.theory import classification as C
 from cfg_distortion.theory.symbols import snr
 

@@ -9,7 +9,7 @@ from conftest import DEFINITIONS
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "cfg_distortion.numerics.cli", *args],
+    return subprocess.run([sys.executable, "-m", "cfg_distortion.cli", *args],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -65,7 +65,7 @@ def test_bad_input_is_one_line_exit_2(args, word):
 
 
 def test_api_raises_the_same_message():
-    from cfg_distortion.numerics.critical import alpha_c
+    from cfg_distortion.model.critical import alpha_c
     with pytest.raises(ValueError, match=r"sigma2 must be >= 0"):
         alpha_c(1.0, -1.0)
     r = run("critical", "--sigma2", "-1", "--t", "1")

@@ -13,9 +13,9 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfg_distortion.numerics.cli import main
-from cfg_distortion.numerics.design import NoWindowError, compare_schedules, design_schedule
-from cfg_distortion.numerics.dmf import trajectory
+from cfg_distortion.cli.app import main
+from cfg_distortion.meanfield.design import NoWindowError, compare_schedules, design_schedule
+from cfg_distortion.meanfield.dmf import trajectory
 from cfg_distortion.theory import schedule_design as SD
 from cfg_distortion.theory.dmf import BRANCHES, SAMPLERS
 from cfg_distortion.theory.symbols import Gamma, a, omega, sigma2

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from cfg_distortion.numerics import _generated as G
-from cfg_distortion.numerics.critical import t_c
-from cfg_distortion.numerics.dmf import DEFAULT_T, _Model, trajectory
-from cfg_distortion.numerics.schedules import as_schedule
+from cfg_distortion import _generated as G
+from cfg_distortion.model.critical import t_c
+from cfg_distortion.meanfield.dmf import DEFAULT_T, _Model, trajectory
+from cfg_distortion.model.schedules import as_schedule
 from cfg_distortion.theory import dmf, potential
 from cfg_distortion.theory.symbols import Gamma, a, m, v
 
@@ -141,7 +141,7 @@ def test_events_not_if_tests_locate_the_switch():
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "cfg_distortion.numerics.cli", "trajectory", *args],
+    return subprocess.run([sys.executable, "-m", "cfg_distortion.cli", "trajectory", *args],
                           capture_output=True, text=True, timeout=120)
 
 

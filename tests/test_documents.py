@@ -8,7 +8,7 @@ import sys
 import pytest
 import sympy as sp
 
-from cfg_distortion.numerics.cli import main
+from cfg_distortion.cli.app import main
 from cfg_distortion.theory import documents as D
 from cfg_distortion.theory import equations as EQ
 from cfg_distortion.theory import free_energy as F
@@ -85,7 +85,7 @@ def test_fixed_norm_threshold_is_below_capacity(snr_):
 def test_derive_check_passes_on_the_committed_tree(repo):
     """In a fresh interpreter with another hash seed: the output does not depend on set order."""
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
-    r = subprocess.run([sys.executable, "-m", "cfg_distortion.numerics.cli", "derive", "--check"], cwd=repo,
+    r = subprocess.run([sys.executable, "-m", "cfg_distortion.cli", "derive", "--check"], cwd=repo,
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
 
@@ -129,7 +129,7 @@ def test_documents_are_complete_markdown():
 def test_documents_cite_tests_and_checks_that_exist(repo):
     """Every command a document gives runs something that exists: a test function, or checks of
     `cfg-distortion verify` named in its route."""
-    from cfg_distortion.numerics.checks import all_checks
+    from cfg_distortion.checks.registry import all_checks
 
     checks = set(all_checks())
     for d in D.DOCUMENTS:
@@ -156,7 +156,7 @@ def test_equations_command_writes_both_formats(tmp_path):
 
 
 def test_cli_does_not_import_sympy_to_build_its_parser():
-    code = ("import sys; from cfg_distortion.numerics.cli import build_parser; build_parser(); "
+    code = ("import sys; from cfg_distortion.cli.app import build_parser; build_parser(); "
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

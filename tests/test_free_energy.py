@@ -11,8 +11,8 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 from scipy.stats import chi2, norm
 
-from cfg_distortion.numerics import _generated as G
-from cfg_distortion.numerics.rates import wrong_class_rate
+from cfg_distortion import _generated as G
+from cfg_distortion.model.rates import wrong_class_rate
 from cfg_distortion.theory import free_energy as F
 from cfg_distortion.theory.symbols import Gamma, a, alpha, q
 

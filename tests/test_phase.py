@@ -10,14 +10,16 @@ import sys
 import numpy as np
 import pytest
 
-from cfg_distortion.numerics import cli, dmf, phase
-from cfg_distortion.numerics.rates import ConvergenceError
+from cfg_distortion.cli import app as cli
+from cfg_distortion.meanfield import dmf
+from cfg_distortion.meanfield import phase
+from cfg_distortion.model.rates import ConvergenceError
 
 M_TOL, V_TOL, TS_TOL = 1e-3, 1e-3, 5e-3  # issue 5's agreement targets (observed: ~1e-7)
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "cfg_distortion.numerics.cli", *args],
+    return subprocess.run([sys.executable, "-m", "cfg_distortion.cli", *args],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import DEFINITIONS
 from scipy.integrate import solve_ivp
 
-from cfg_distortion.numerics.process import get_process
+from cfg_distortion.model.process import get_process
 
 
 @pytest.mark.parametrize("name", ["ou", "ve", "flow"])

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cfg_distortion.numerics.schedules import as_schedule, parse_schedule
+from cfg_distortion.model.schedules import as_schedule, parse_schedule
 
 
 def test_piecewise_example_from_the_grammar():

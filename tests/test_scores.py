@@ -5,7 +5,7 @@ import sympy as sp
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from cfg_distortion.numerics import _generated as G
+from cfg_distortion import _generated as G
 from cfg_distortion.theory import scores
 
 

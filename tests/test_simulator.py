@@ -18,9 +18,9 @@ from conftest import DEFINITIONS
 from scipy.integrate import solve_ivp
 from scipy.special import logsumexp
 
-from cfg_distortion.numerics import _generated as G
-from cfg_distortion.numerics import posterior as P
-from cfg_distortion.numerics.simulator import draw_centroids, simulate, time_grid
+from cfg_distortion import _generated as G
+from cfg_distortion.finite_d import posterior as P
+from cfg_distortion.finite_d.simulator import draw_centroids, simulate, time_grid
 
 Z = 4.0  # error bars: |estimate - truth| <= Z SEM (false alarm ~ 6e-5 per comparison)
 
@@ -187,7 +187,7 @@ def test_bad_input_raises_one_line(kwargs, word):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "cfg_distortion.numerics.cli", "simulate", *args],
+    return subprocess.run([sys.executable, "-m", "cfg_distortion.cli", "simulate", *args],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -420,7 +420,7 @@ def _dmf_content() -> Content:
         "coincide, as they must: the unguided sampler follows the class law whatever the posterior does.",
         "The reverse time derivative is $\\dot m = dm/d\\tau = -dm/dt$; the numeric layer integrates these "
         "drifts in forward time from large $t$ down to 0, switching branch on events of the margin "
-        "(`numerics/dmf.py`).",
+        "(`numerics/meanfield/dmf.py`).",
     ]
     backing = [
         Backing(("eq:exactness-residual",), "symbolic identity",

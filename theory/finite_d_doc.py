@@ -88,7 +88,7 @@ def content():
         "with $\\lVert\\mu_c\\rVert^2 = d$ their quadratic variations are",
         "eq:fd-noise",
         "so $m$ carries noise of variance $2/d$ per unit time for ou. The noise of $v$ is of the same order "
-        "$1/d$ and is kept. Numerically (`numerics/finite_d.py`) the SDE is integrated over many paths with the "
+        "$1/d$ and is kept. Numerically (`numerics/finite_d/effective.py`) the SDE is integrated over many paths with the "
         "simulator's exact step with the centroid frozen over a step, written in $(m, x_\\perp)$: $m$ and "
         "$x_\\perp$ move by one slope, $m$ by a shift, plus Gaussian noise of variance $\\mathrm{var}/d$ "
         "along $\\mu_c$ and $\\mathrm{var}$ per transverse component, so $\\lVert x_\\perp\\rVert^2$ is "

@@ -180,7 +180,7 @@ def content():
         "Where the window must sit: inside the G phase of the guided trajectory, i.e. before its switch to the "
         "target branch (larger $t$). In branch C the drifts carry no $\\omega$ (rows C above): guidance is inert "
         "there, so a negative window after the switch changes neither $v(0)$ nor $m(0)$.",
-        "The design (`numerics/design.py`, `cfg-distortion schedule-design`): the schedule "
+        "The design (`numerics/meanfield/design.py`, `cfg-distortion schedule-design`): the schedule "
         "`piecewise:inf:W,t1:w,t2:0` ends its window at $t_2 = t_s(W)$, the switch time of constant guidance "
         "$W$. Up to $t_s$ that trajectory is in G; the window lowers $m$, which only delays the switch, so the "
         "window lies in G. The strength is fixed, $w = -1$ (there the guided score is the unconditional score "
@@ -220,8 +220,8 @@ def content():
     ]
     assumptions = [
         "The $d \\to \\infty$ mean field of step 6: branch G (annealed wrong classes, guidance acts) and branch C "
-        "(target dominates, guidance inert); the switch is decided by the quenched margin in `numerics/dmf.py`.",
+        "(target dominates, guidance inert); the switch is decided by the quenched margin in `numerics/meanfield/dmf.py`.",
         "$\\rho(T) \\to 1$ at the start: $v(T) - \\Gamma_T = a_T^2$, negligible at the default horizons.",
-        "Schedules in the grammar of `numerics/schedules.py`; the designed one is piecewise constant.",
+        "Schedules in the grammar of `numerics/model/schedules.py`; the designed one is piecewise constant.",
     ]
     return Content(body, assumptions, backing, notes)

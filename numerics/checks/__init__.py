@@ -1,0 +1,1 @@
+"""The ``verify`` registry: checks of the derivations by independent routes."""

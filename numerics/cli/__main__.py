@@ -1,0 +1,5 @@
+import sys
+
+from cfg_distortion.cli.app import main
+
+sys.exit(main())

@@ -1,0 +1,41 @@
+"""`cfg-distortion derive [--check]`: regenerate the derivation documents of ``derivations/``.
+
+The documents are built from the live sympy derivations by
+:mod:`cfg_distortion.theory.documents`. With ``--check`` nothing is written: the command
+exits 1, with one line per differing file on stderr, when the files in ``--dir`` differ from
+what ``theory/`` produces now (CI runs it).
+"""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(p):
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if the documents differ from what theory/ produces now")
+    p.add_argument("--dir", default="derivations", metavar="DIR",
+                   help="directory of the documents (default: ./derivations, run from the repository root)")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from cfg_distortion.theory import documents  # sympy: imported only when this command runs
+
+    directory = Path(args.dir)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"--dir {args.dir}: not a directory")
+    files = documents.render_all()
+    if args.check:
+        if not directory.is_dir():
+            raise ValueError(f"--dir {args.dir}: no such directory (run from the repository root)")
+        problems = documents.check(directory, files)
+        for line in problems:
+            print(f"cfg-distortion derive: {line} (run `cfg-distortion derive`)", file=sys.stderr)
+        if problems:
+            return 1
+        print(f"{directory}: {len(files)} documents up to date with theory/")
+        return 0
+    changed = documents.write(directory, files)
+    print(f"{directory}: {len(files)} documents, {len(changed)} files written or removed")
+    return 0

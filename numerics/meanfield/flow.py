@@ -1,0 +1,90 @@
+"""The mean-field flow of one (sigma2, sampler, process): branch drifts, margin, margin rates.
+
+Shared by the per-point integrator (:mod:`.dmf`, scalars) and the grid integrator
+(:mod:`.phase`, arrays). The margin is h = T(m) - phi(q) with the quenched phi of
+:mod:`.rates`; its rate along a branch's drift, dh/dtau = h_m F_m + h_v F_v - h_t, uses the
+generated partial derivatives (envelope theorem in the frozen branch).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cfg_distortion import _generated as G
+from cfg_distortion.model.process import get_process
+from cfg_distortion.model.rates import wrong_class_rate
+
+H_TOL = 1e-9  # |h| below this at a restart counts as "on the boundary"
+
+
+class Flow:
+    """Vectorised drifts, margin and margin rates for one (sigma2, sampler, process)."""
+
+    def __init__(self, sigma2, sampler, process):
+        self.sigma2 = sigma2
+        self.p = get_process(process)
+        self.da = getattr(G, f"{process}_da")
+        self.dGamma = getattr(G, f"{process}_dGamma")
+        self.fns = {b: (getattr(G, f"drift_{b}_{sampler}_m"), getattr(G, f"drift_{b}_{sampler}_v"))
+                    for b in "GC"}
+
+    def coeffs(self, t):
+        """(a, Gamma, f, g2) at t (a scalar, or an array of per-point times)."""
+        p = self.p
+        if np.ndim(t) == 0:
+            return float(p.a(t)), float(p.Gamma(t, self.sigma2)), float(p.f(t)), float(p.g2(t))
+        t = np.asarray(t, dtype=float)
+        return (np.broadcast_to(p.a(t), t.shape), p.Gamma(t, self.sigma2),
+                np.broadcast_to(p.f(t), t.shape), np.broadcast_to(p.g2(t), t.shape))
+
+    def branch_drift(self, branch, t, m, v, omega):
+        """(dm/dtau, dv/dtau) of one branch."""
+        a, Gm, f, g2 = self.coeffs(t)
+        fm, fv = self.fns[branch]
+        return fm(m, v, a, Gm, f, g2, omega), fv(m, v, a, Gm, f, g2, omega)
+
+    def rhs(self, t, y, in_c, omega):
+        """dy/dt (= -dy/dtau) with y = (m, v) stacked as shape (2, N); branch C where in_c."""
+        gm, gv = self.branch_drift("G", t, y[0], y[1], omega)
+        cm, cv = self.branch_drift("C", t, y[0], y[1], omega)
+        return -np.stack([np.where(in_c, cm, gm), np.where(in_c, cv, gv)])
+
+    def margin(self, t, m, v, alpha):
+        """h = T(m) - phi(q); -inf where alpha = inf (K -> infinity: branch G for good)."""
+        finite = np.isfinite(alpha)
+        h = np.full(np.shape(m), -np.inf)
+        if np.any(finite):
+            a, Gm, _, _ = self.coeffs(t)
+            sel = lambda x: x[finite] if np.ndim(x) else x  # noqa: E731
+            m_, v_ = m[finite], v[finite]
+            phi, _ = wrong_class_rate(alpha[finite], m_ * m_ + v_, sel(a), sel(Gm))
+            h[finite] = G.target_term(m_, sel(a), sel(Gm)) - phi
+        return h
+
+    def margin_rates(self, t, m, v, alpha, omega):
+        """(dh/dtau along F_G, dh/dtau along F_C), vectorised (finite alpha only)."""
+        a, Gm, _, _ = self.coeffs(t)
+        (_, p_q, p_a, p_G), _ = wrong_class_rate(alpha, m * m + v, a, Gm, derivatives=True)
+        h_m = G.target_term_dm(m, a, Gm) - 2 * m * p_q
+        h_v = -p_q
+        h_t = ((G.target_term_da(m, a, Gm) - p_a) * self.da(t)
+               + (G.target_term_dGamma(m, a, Gm) - p_G) * self.dGamma(t, self.sigma2))
+        rates = []
+        for b in "GC":
+            Fm, Fv = self.branch_drift(b, t, m, v, omega)
+            rates.append(h_m * Fm + h_v * Fv - h_t)  # tau = -t
+        return rates[0], rates[1]
+
+    def frozen_in_g(self, t, m, v, alpha):
+        """Sigma(1) < -1e-7: wrong classes frozen (the cloud drift of branch G is approximate)."""
+        a, Gm, _, _ = self.coeffs(t)
+        return G.entropy_saddle(alpha, m * m + v, a, Gm) < -1e-7
+
+    def sliding_drift(self, t, m, v, alpha, omega):
+        """Filippov field lambda F_G + (1 - lambda) F_C with dh/dtau = 0 (lambda clipped to [0, 1])."""
+        hG, hC = self.margin_rates(t, m, v, alpha, omega)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = np.where(hC != hG, hC / (hC - hG), 0.5)
+        lam = np.clip(lam, 0.0, 1.0)
+        gm, gv = self.branch_drift("G", t, m, v, omega)
+        cm, cv = self.branch_drift("C", t, m, v, omega)
+        return lam * gm + (1 - lam) * cm, lam * gv + (1 - lam) * cv

@@ -1,0 +1,463 @@
+"""Vectorised DMF over many (alpha, omega) points, and the boundary alpha_c(omega, sigma2).
+
+:func:`integrate_points` integrates the mean-field state (m, v) of N guided trajectories
+(constant omega per point) from T down to t = 0 in ONE array computation: a Dormand-Prince
+5(4) scheme (the tableau of ``scipy.integrate.RK45``) with a step size shared by all points
+and chosen by the worst point's error, the branch drifts and the margin h = T(m) - phi(q)
+from the generated module, and a per-point event on h: when a point's margin changes sign
+in a step, its crossing is located by bisection on the step's 4th-order dense output, the
+point switches branch there and integrates the rest of the step with its new branch's drift.
+There is no Python loop over points.
+
+What it does not do, it hands on to the per-point reference :func:`.dmf.trajectory` (and says
+so in ``fallback``): points that start on the boundary, points whose new branch's flow points
+back across h = 0 at the switch (Filippov sliding, or a repelling or grazing boundary), points
+that switch twice within one step, and points whose error keeps the shared step from
+progressing. The branch decision at a switch follows ``dmf._Model.decide`` (the flow of the
+new branch must leave the boundary), with margin rates computed here vectorised from the same
+generated partial derivatives.
+
+Backed by: agreement with ``trajectory()`` point by point (tests/test_phase.py, the
+`cfg-distortion verify` check ``phase_grid_matches_per_point``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import RK45
+
+from cfg_distortion import _generated as G
+from cfg_distortion.meanfield import dmf
+from cfg_distortion.model.process import get_process
+from cfg_distortion.meanfield.flow import H_TOL, Flow
+from cfg_distortion.model.roots import ConvergenceError, illinois
+
+RTOL, ATOL = 1e-8, 1e-10
+_MIN_STEP_FRACTION = 1e-12  # a shared step below this fraction of max(|t|, 1) means "stuck"
+_MAX_STEPS = 20000
+_BISECTION = 48  # crossing located to 2^-48 of a step
+_SUBSTEPS = 4  # rest of a step after a switch, in the new branch, at this many sub-steps
+
+# Dormand-Prince 5(4): scipy's public class attributes, not retyped
+_A, _B, _C, _E, _P = RK45.A, RK45.B, RK45.C, RK45.E, RK45.P
+
+
+@dataclass
+class PointsResult:
+    """Final state of N trajectories; arrays of shape (N,), row order of the inputs.
+
+    ``t_switch`` is the first switch time (NaN in the array when there is none: writers
+    turn it into an empty cell); ``n_switches`` counts all switches; ``fallback`` marks the
+    points integrated by ``dmf.trajectory`` instead; ``failed`` lists (index, message) of
+    points whose integration failed (their numbers are NaN here and must not be written).
+    """
+
+    alpha: np.ndarray
+    omega: np.ndarray
+    sigma2: float
+    sampler: str
+    process: str
+    T: float
+    m_final: np.ndarray
+    v_final: np.ndarray
+    t_switch: np.ndarray
+    n_switches: np.ndarray
+    classified: np.ndarray
+    g_frozen: np.ndarray
+    fallback: np.ndarray
+    steps: int = 0
+    rejected: int = 0
+    failed: list = field(default_factory=list)
+
+    @property
+    def mean_shift(self) -> np.ndarray:
+        return self.m_final - 1.0
+
+    @property
+    def variance_ratio(self) -> np.ndarray:
+        return self.v_final / self.sigma2
+
+
+def _combine(coefs, K, n):
+    """sum_j coefs[j] K[j] over the first n stages (explicit axpy: faster than tensordot here)."""
+    out = coefs[0] * K[0]
+    for j in range(1, n):
+        if coefs[j] != 0.0:
+            out += coefs[j] * K[j]
+    return out
+
+
+def _dp_step(flow, t, y, h, in_c, omega, f0):
+    """One Dormand-Prince step; returns (y_new, stages K of shape (7, 2, N), error estimate)."""
+    K = np.empty((7,) + y.shape)
+    K[0] = f0
+    for s in range(1, 6):
+        K[s] = flow.rhs(t + _C[s] * h, y + h * _combine(_A[s], K, s), in_c, omega)
+    y_new = y + h * _combine(_B, K, 6)
+    K[6] = flow.rhs(t + h, y_new, in_c, omega)
+    err = h * _combine(_E, K, 7)
+    return y_new, K, err
+
+
+def _dense(y0, K, h, x):
+    """4th-order dense output y(t0 + x h) for x in [0, 1] (per-point arrays)."""
+    Q = [_combine(_P[:, k], K, 7) for k in range(4)]
+    return y0 + h * (x * (Q[0] + x * (Q[1] + x * (Q[2] + x * Q[3]))))
+
+
+def _locate(flow, t0, h, y0, K, alpha, in_c, h0, h1):
+    """Per point, the crossing of h = 0 on the step's dense output (Illinois); (t_e, y_e)."""
+    n = y0.shape[1]
+
+    def fn(x, s):
+        ys = _dense(y0[:, s], K[:, :, s], h, x)
+        return flow.margin(t0 + x * h, ys[0], ys[1], alpha[s])
+
+    lo, hi, _, _ = illinois(fn, np.zeros(n), np.ones(n), h0, h1, np.full(n, 2.0**-_BISECTION))
+    return t0 + hi * h, _dense(y0, K, h, hi)
+
+
+def _validate(alpha, omega, sigma2, sampler, process, T):
+    alpha = np.asarray(alpha, dtype=float).ravel()
+    omega = np.asarray(omega, dtype=float).ravel()
+    if alpha.shape != omega.shape:
+        raise ValueError(f"alpha and omega must have the same number of points ({alpha.size} != {omega.size})")
+    if alpha.size == 0:
+        raise ValueError("no grid points")
+    if np.any(np.isnan(alpha)) or np.any(alpha < 0):
+        raise ValueError(f"alpha must be >= 0 or inf (got {alpha[np.isnan(alpha) | (alpha < 0)][0]})")
+    if not np.all(np.isfinite(omega)):
+        raise ValueError(f"omega must be finite (got {omega[~np.isfinite(omega)][0]})")
+    _, sigma2, sampler, process, T = dmf.validate_inputs(0.0, sigma2, sampler, process, T)
+    return alpha, omega, sigma2, sampler, process, T
+
+
+def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, rtol=RTOL, atol=ATOL,
+                     progress=None) -> PointsResult:
+    """Integrate N = len(alpha) DMF trajectories (constant omega each) together; see the module doc.
+
+    Same start as ``dmf.trajectory`` (m = 0, v = a_T^2 (1 + sigma2) + b_T^2 at the same default
+    T). ``progress``: a tqdm-like object with ``update(n)`` over 1000 units of log(1 + t).
+    A point that the vectorised scheme hands on and whose per-point integration raises is
+    listed in ``failed`` (its numbers are NaN in the arrays: report it, never write them).
+    """
+    alpha, omega, sigma2, sampler, process, T = _validate(alpha, omega, sigma2, sampler, process, T)
+    flow = Flow(sigma2, sampler, process)
+    n = alpha.size
+    y = np.empty((2, n))
+    y[0], y[1] = 0.0, float(G.start_variance(flow.p.a(T), flow.p.Gamma(T, sigma2)))
+    finite = np.isfinite(alpha)
+    h_now = flow.margin(T, y[0], y[1], alpha)
+    in_c = h_now > H_TOL
+    handoff = finite & (np.abs(h_now) <= H_TOL)  # starts on the boundary: decided per point
+    t_switch = np.full(n, np.nan)
+    n_switches = np.zeros(n, dtype=int)
+    g_frozen = np.zeros(n, dtype=bool)
+    live = ~handoff
+    nonzero = omega != 0
+    g_frozen |= live & ~in_c & nonzero & finite & flow.frozen_in_g(T, y[0], y[1], alpha)
+
+    t = T
+    h = -min(1e-3 * max(T, 1.0), 0.5 * T)
+    if math.isfinite(flow.p.t_max):
+        h = -min(-h, 1e-2 * (flow.p.t_max - T))
+    f0 = flow.rhs(t, y, in_c, omega)
+    steps = rejected = 0
+    done_units = 0
+    scale_T = math.log1p(T)
+    while t > 0.0:
+        if steps + rejected > _MAX_STEPS:
+            raise ConvergenceError(f"vectorised DMF: more than {_MAX_STEPS} steps (t = {t:.6g})")
+        if not live.any():
+            break
+        if t + h <= 0.0:
+            h = -t
+        with np.errstate(all="ignore"):
+            y_new, K, err = _dp_step(flow, t, y, h, in_c, omega, f0)
+            scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+            ratio = np.max(np.abs(err) / scale, axis=0)
+        ratio = np.where(live, ratio, 0.0)
+        bad = live & ~np.isfinite(ratio)
+        if np.any(bad):  # a point blew up: the reference integrator decides it
+            live &= ~bad
+            handoff |= bad
+            continue
+        err_norm = float(np.max(ratio)) if np.any(live) else 0.0
+        if err_norm > 1.0:
+            rejected += 1
+            h *= max(0.2, 0.9 * err_norm ** -0.2)
+            if -h < _MIN_STEP_FRACTION * max(t, 1.0):  # stuck on a few points: hand them on
+                stuck = live & (ratio > 1.0)
+                live &= ~stuck
+                handoff |= stuck
+                h = -_MIN_STEP_FRACTION * max(t, 1.0) * 1e3
+            continue
+        t_new = t + h if t + h > 1e-300 else 0.0
+        steps += 1
+        h_new = flow.margin(t_new, y_new[0], y_new[1], alpha)
+        crossing = live & finite & np.where(in_c, h_new < 0, h_new > 0)
+        if np.any(crossing):
+            idx = np.flatnonzero(crossing)
+            y_new, h_new, f_sub = _switch_points(flow, idx, t, h, t_new, y, K, y_new, h_now, h_new, alpha, omega, in_c,
+                                                 t_switch, n_switches, g_frozen, live, handoff)
+        f0 = K[6]
+        if np.any(crossing):
+            f0[:, idx] = f_sub
+        g_frozen |= live & ~in_c & nonzero & finite & flow.frozen_in_g(t_new, y_new[0], y_new[1], alpha)
+        t, y, h_now = t_new, y_new, h_new
+        h *= min(5.0, 0.9 * err_norm ** -0.2) if err_norm > 0 else 5.0
+        if progress is not None:
+            units = int(1000 * (1 - math.log1p(t) / scale_T))
+            progress.update(units - done_units)
+            done_units = units
+
+    result = PointsResult(alpha, omega, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
+                          in_c.copy(), g_frozen, handoff.copy(), steps, rejected)
+    _run_handoffs(result)
+    return result
+
+
+def _switch_points(flow, idx, t, h, t_new, y, K, y_new, h_now, h_new, alpha, omega, in_c, t_switch, n_switches,
+                   g_frozen, live, handoff):
+    """Switch the points idx at their crossing and integrate the rest of the step in the new branch."""
+    al, om, was_c = alpha[idx], omega[idx], in_c[idx]
+    t_e, y_e = _locate(flow, t, h, y[:, idx], K[:, :, idx], al, was_c, h_now[idx], h_new[idx])
+    g_frozen[idx] |= ~was_c & (om != 0) & flow.frozen_in_g(t_e, y_e[0], y_e[1], al)
+    hG, hC = flow.margin_rates(t_e, y_e[0], y_e[1], al, om)
+    # the new branch's flow must leave the boundary (else sliding, repelling or grazing: per point)
+    ok = np.where(was_c, hG < 0, hC > 0)
+    now_c = ~was_c
+    y_sub = y_e.copy()
+    with np.errstate(all="ignore"):
+        hs = (t_new - t_e) / _SUBSTEPS
+        ts = t_e.copy()
+        for _ in range(_SUBSTEPS):
+            f_s = flow.rhs(ts, y_sub, now_c, om)
+            y_sub, _, _ = _dp_step(flow, ts, y_sub, hs, now_c, om, f_s)
+            ts = ts + hs
+        h_sub = flow.margin(t_new, y_sub[0], y_sub[1], al)
+    again = np.where(now_c, h_sub < 0, h_sub > 0) | ~np.all(np.isfinite(y_sub), axis=0)
+    ok &= ~again  # a second switch within the step: per point
+    first = n_switches[idx] == 0
+    t_switch[idx[first]] = t_e[first]
+    n_switches[idx] += 1
+    in_c[idx] = np.where(ok, now_c, in_c[idx])
+    y_new[:, idx] = np.where(ok, y_sub, y_new[:, idx])
+    h_new[idx] = np.where(ok, h_sub, h_new[idx])
+    lost = idx[~ok]
+    live[lost] = False
+    handoff[lost] = True
+    return y_new, h_new, flow.rhs(t_new, y_new[:, idx], in_c[idx], om)
+
+
+def _run_handoffs(res: PointsResult) -> None:
+    """Integrate the handed-on points with the per-point reference; record failures by point."""
+    for i in np.flatnonzero(res.fallback):
+        try:
+            tr = dmf.trajectory(res.alpha[i], float(res.omega[i]), res.sigma2, sampler=res.sampler,
+                                process=res.process, T=res.T)
+        except (ConvergenceError, ArithmeticError, ValueError) as exc:
+            res.failed.append((int(i), f"{type(exc).__name__}: {exc}"))
+            for arr in (res.m_final, res.v_final, res.t_switch):
+                arr[i] = np.nan
+            continue
+        res.m_final[i], res.v_final[i] = tr.m_final, tr.v_final
+        res.t_switch[i] = tr.t_switch[0] if tr.t_switch else np.nan
+        res.n_switches[i] = len(tr.t_switch)
+        res.classified[i] = tr.classified
+        res.g_frozen[i] = tr.g_frozen
+
+
+# ---------------------------------------------------------------- grids, boundary, limits
+
+@dataclass
+class PhaseGrid:
+    """``integrate_points`` over the product alphas x omegas; arrays reshape to (n_alpha, n_omega)."""
+
+    alphas: np.ndarray
+    omegas: np.ndarray
+    points: PointsResult
+
+    def field(self, name: str) -> np.ndarray:
+        return np.asarray(getattr(self.points, name)).reshape(self.alphas.size, self.omegas.size)
+
+
+def phase_grid(alphas, omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, progress=None) -> PhaseGrid:
+    """All points of alphas x omegas (alpha outer, omega inner) in one vectorised integration."""
+    alphas = np.asarray(alphas, dtype=float).ravel()
+    omegas = np.asarray(omegas, dtype=float).ravel()
+    A, W = np.meshgrid(alphas, omegas, indexing="ij")
+    res = integrate_points(A.ravel(), W.ravel(), sigma2, sampler=sampler, process=process, T=T, progress=progress)
+    return PhaseGrid(alphas, omegas, res)
+
+
+def final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None):
+    """(h(t = 0), trajectory): the margin T(m) - phi(q) at the end of the per-point trajectory.
+
+    Continuous in alpha, and zero on the boundary alpha_c(omega), where the first switch
+    reaches t = 0 (a switch at t -> 0 does not move the final state)."""
+    tr = dmf.trajectory(alpha, omega, sigma2, sampler=sampler, process=process, T=T)
+    flow = Flow(tr.sigma2, sampler, process)
+    h = flow.margin(0.0, np.array([tr.m_final]), np.array([tr.v_final]), np.array([float(alpha)]))
+    return float(h[0]), tr
+
+
+@dataclass(frozen=True)
+class BoundaryPoint:
+    """alpha_c(omega): the largest alpha whose guided trajectory ends classified.
+
+    ``alpha_c`` is None when no alpha in [alpha_min, alpha_max] separates the two
+    (``note`` says which side); ``tolerance`` is brentq's bound on |alpha - root|."""
+
+    omega: float
+    alpha_c: float | None
+    tolerance: float
+    evaluations: int
+    note: str = ""
+
+    def to_json(self) -> dict:
+        out = {"omega": self.omega, "alpha_c": self.alpha_c, "tolerance": self.tolerance}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def boundary_point(omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, bracket=None, xtol=1e-6,
+                   alpha_min=1e-6, alpha_max=50.0) -> BoundaryPoint:
+    """alpha_c(omega, sigma2) by brentq on the final margin of ``dmf.trajectory`` in alpha.
+
+    ``bracket = (lo, hi)`` is a guess (e.g. from a grid: the largest classified alpha and the
+    next); it is checked and widened geometrically (down to alpha_min, up to alpha_max) until
+    the trajectory is classified at lo and not at hi."""
+    from scipy.optimize import brentq
+
+    calls = {"n": 0}
+    cache = {}
+
+    def f(alpha):
+        if alpha not in cache:
+            calls["n"] += 1
+            h, tr = final_margin(alpha, omega, sigma2, sampler=sampler, process=process, T=T)
+            # the final branch decides; |h| makes the function continuous through the boundary
+            cache[alpha] = abs(h) if tr.classified else -abs(h)
+        return cache[alpha]
+
+    a0 = float(get_process(process).alpha_c(0.0, sigma2))
+    lo, hi = bracket if bracket is not None else (0.5 * a0, a0)
+    lo, hi = max(float(lo), alpha_min), min(float(hi), alpha_max)
+    while f(lo) <= 0:
+        if lo <= alpha_min:
+            return BoundaryPoint(float(omega), None, xtol, calls["n"], f"not classified for alpha >= {alpha_min:g}")
+        hi, lo = lo, max(lo / 4, alpha_min)
+    while f(hi) > 0:
+        if hi >= alpha_max:
+            return BoundaryPoint(float(omega), None, xtol, calls["n"], f"classified up to alpha = {alpha_max:g}")
+        lo, hi = hi, min(hi * 2, alpha_max)
+    rtol = 4 * np.finfo(float).eps
+    root = brentq(f, lo, hi, xtol=xtol, rtol=rtol)
+    return BoundaryPoint(float(omega), float(root), xtol + rtol * abs(root), calls["n"])
+
+
+def signed_final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None):
+    """Vectorised over points: |h(t = 0)| if the trajectory ends classified, else -|h(t = 0)|.
+
+    h is continuous in alpha and vanishes where the first switch reaches t = 0, so this is a
+    continuous function whose root in alpha is the boundary. Raises ConvergenceError when a
+    point fails."""
+    res = integrate_points(alpha, omega, sigma2, sampler=sampler, process=process, T=T)
+    if res.failed:
+        i, msg = res.failed[0]
+        raise ConvergenceError(f"alpha={res.alpha[i]:g}, omega={res.omega[i]:g}: {msg}")
+    h = Flow(res.sigma2, sampler, process).margin(0.0, res.m_final, res.v_final, res.alpha)
+    return np.where(res.classified, np.abs(h), -np.abs(h))
+
+
+def endpoint_alpha(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, alpha_max=50.0):
+    """The alpha at which the K -> infinity endpoint (branch G throughout) sits on the t = 0
+    classification boundary: T(m_G(0)) = phi(alpha, q_G(0)), solved for alpha (phi grows with
+    alpha). When the first switch of alpha slightly below alpha_c(omega) happens at t -> 0
+    (the G trajectory does not depend on alpha), this IS alpha_c(omega); :func:`boundary` uses
+    it as its first guess and checks it by integrating. NaN where there is no root below alpha_max."""
+    omegas = np.asarray(omegas, dtype=float).ravel()
+    g = integrate_points(np.full(omegas.size, np.inf), omegas, sigma2, sampler=sampler, process=process, T=T)
+    flow = Flow(g.sigma2, sampler, process)
+    m, v = g.m_final, g.v_final
+
+    def fn(x, sel):
+        return flow.margin(0.0, m[sel], v[sel], x)
+
+    lo, hi = np.zeros(omegas.size), np.full(omegas.size, alpha_max)
+    f_lo, f_hi = fn(lo, slice(None)), fn(hi, slice(None))
+    ok = (f_lo > 0) & (f_hi < 0)
+    out = np.full(omegas.size, np.nan)
+    if ok.any():
+        k = np.flatnonzero(ok)
+        l, r, _, _ = illinois(lambda x, s: fn(x, k[s]), lo[ok], hi[ok], f_lo[ok], f_hi[ok],
+                               np.full(k.size, 1e-13))
+        out[ok] = 0.5 * (l + r)
+    return out
+
+
+def boundary(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, xtol=1e-6, alpha_min=1e-6,
+             alpha_max=50.0, progress=None) -> list[BoundaryPoint]:
+    """alpha_c(omega) for all omegas at once: bracketed Illinois regula falsi in alpha on
+    :func:`signed_final_margin`, every evaluation one vectorised integration over the omegas.
+
+    The bracket is built around :func:`endpoint_alpha` (alpha_c(t = 0) where that has no root)
+    and widened geometrically within [alpha_min, alpha_max] until the trajectory is classified
+    at its low end and not at its high end. ``tolerance`` is the final bracket width (<= xtol).
+    :func:`boundary_point` is the per-point brentq reference."""
+    omegas = np.asarray(omegas, dtype=float).ravel()
+    kw = dict(sigma2=sigma2, sampler=sampler, process=process, T=T)
+    a0 = float(get_process(process).alpha_c(0.0, sigma2))
+    guess = endpoint_alpha(omegas, alpha_max=alpha_max, **kw)
+    guess = np.clip(np.where(np.isfinite(guess), guess, a0), 2 * alpha_min, 0.5 * alpha_max)
+    step_lo = step_hi = np.full(omegas.size, 4 * xtol)  # the guess is usually right to ~1e-7
+    lo, hi = np.maximum(guess - step_lo, alpha_min), np.minimum(guess + step_hi, alpha_max)
+
+    def evaluate(alpha, sel):
+        if progress is not None:
+            progress.update(1)
+        return signed_final_margin(alpha, omegas[sel], **kw)
+
+    all_ = np.arange(omegas.size)
+    f_lo, f_hi = evaluate(lo, all_), evaluate(hi, all_)
+    while True:  # widen down where lo is not classified, up where hi is
+        down = (f_lo <= 0) & (lo > alpha_min)
+        up = (f_hi > 0) & (hi < alpha_max)
+        if not (down.any() or up.any()):
+            break
+        if down.any():
+            step_lo = np.where(down, 8 * step_lo, step_lo)
+            hi[down], f_hi[down] = lo[down], f_lo[down]
+            lo[down] = np.maximum(lo[down] - step_lo[down], alpha_min)
+            f_lo[down] = evaluate(lo[down], np.flatnonzero(down))
+        if up.any():
+            step_hi = np.where(up, 8 * step_hi, step_hi)
+            lo[up], f_lo[up] = hi[up], f_hi[up]
+            hi[up] = np.minimum(hi[up] + step_hi[up], alpha_max)
+            f_hi[up] = evaluate(hi[up], np.flatnonzero(up))
+    note = np.full(omegas.size, "", dtype=object)
+    note[f_lo <= 0] = f"not classified for alpha >= {alpha_min:g}"
+    note[f_hi > 0] = f"classified up to alpha = {alpha_max:g}"
+    ok = note == ""
+    idx = np.flatnonzero(ok)
+    root = np.full(omegas.size, np.nan)
+    if idx.size:
+        l, r, fl, fr = illinois(lambda x, s: evaluate(x, idx[s]), lo[ok], hi[ok], f_lo[ok], f_hi[ok],
+                                 np.full(idx.size, xtol))
+        # the end of the final bracket with the smaller |f|; the root is within the bracket width
+        root[ok] = np.where(np.abs(fl) <= np.abs(fr), l, r)
+    # tolerance: the termination bound xtol (the final bracket is narrower, or collapsed on an exact zero)
+    return [BoundaryPoint(float(w), float(root[k]) if ok[k] else None, float(xtol), 0, str(note[k]))
+            for k, w in enumerate(omegas)]
+
+
+def limits(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None) -> dict[str, PointsResult]:
+    """The alpha -> 0 (alpha = 0: sub-exponential K) and K -> infinity (alpha = inf: branch G
+    throughout, CFG between the class and the centroid cloud) trajectories at each omega."""
+    omegas = np.asarray(omegas, dtype=float).ravel()
+    return {name: integrate_points(np.full(omegas.size, al), omegas, sigma2, sampler=sampler, process=process, T=T)
+            for name, al in (("alpha_0", 0.0), ("K_infinite", np.inf))}

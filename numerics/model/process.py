@@ -1,0 +1,31 @@
+"""Numeric forward processes: the generated functions of one preset, by name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from cfg_distortion import _generated as G
+from cfg_distortion.model.params import T_MAX
+from cfg_distortion.model.params import process as check_process
+
+
+@dataclass(frozen=True)
+class Process:
+    """Vectorised a, b, Gamma, snr, f, g2, alpha_c, t_c of a preset (from theory/ via codegen)."""
+
+    name: str
+    t_max: float
+    a: Callable
+    b: Callable
+    Gamma: Callable
+    snr: Callable
+    f: Callable
+    g2: Callable
+    alpha_c: Callable
+    t_c: Callable
+
+
+def get_process(name: str) -> Process:
+    check_process(name)
+    fields = ("a", "b", "Gamma", "snr", "f", "g2", "alpha_c", "t_c")
+    return Process(name, T_MAX[name], **{f: getattr(G, f"{name}_{f}") for f in fields})

@@ -1,0 +1,57 @@
+"""Wrong-class rate phi and the classification margin, vectorised over any array shapes.
+
+phi(alpha, q, t) is the annealed rate where the saddle's entropy Sigma(1) >= 0 and the
+frozen rate otherwise; the frozen branch needs the root u of the generated
+``frozen_constraint`` (decreasing in u on [0, a^2/Gamma]), found by a vectorised Illinois
+regula falsi with a convergence check. Its partial derivatives (for the switching logic)
+are the generated ones: direct in the annealed branch, by the envelope theorem in the frozen
+one. All formulas come from ``_generated``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cfg_distortion import _generated as G
+from cfg_distortion.model.roots import ConvergenceError, illinois
+
+__all__ = ["ConvergenceError", "frozen_root", "wrong_class_rate", "classification_margin"]
+
+_SUFFIXES = ("", "_dq", "_da", "_dGamma")
+
+
+def frozen_root(alpha, q, a, Gamma, rtol: float = 1e-13):
+    """u in [0, a^2/Gamma] with frozen_constraint(u) = 0, where Sigma(1) < 0 (vectorised).
+
+    The root may sit at u = 0 (alpha = 0: sub-exponentially many classes)."""
+    alpha, q, a, Gamma = (np.atleast_1d(np.asarray(x, dtype=float)) for x in np.broadcast_arrays(alpha, q, a, Gamma))
+    hi = a**2 / Gamma
+    lo = np.zeros_like(hi)
+    f_lo = G.frozen_constraint(lo, alpha, q, a, Gamma)
+    f_hi = G.frozen_constraint(hi, alpha, q, a, Gamma)
+    if np.any(f_lo < 0) or np.any(f_hi > 0):
+        raise ConvergenceError("frozen branch: root of Sigma(u) = 0 not bracketed in [0, a^2/Gamma]")
+    fn = lambda x, s: G.frozen_constraint(x, alpha[s], q[s], a[s], Gamma[s])  # noqa: E731
+    lo, hi, f_lo, f_hi = illinois(fn, lo, hi, f_lo, f_hi, rtol * hi + 1e-300)
+    return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
+
+
+def wrong_class_rate(alpha, q, a, Gamma, derivatives: bool = False):
+    """(phi, frozen): the quenched rate lim (1/d) log Z and whether the branch is frozen.
+
+    With ``derivatives``: ((phi, dphi/dq, dphi/da, dphi/dGamma), frozen)."""
+    alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
+    frozen = np.asarray(G.entropy_saddle(alpha, q, a, Gamma) < 0)
+    names = _SUFFIXES if derivatives else _SUFFIXES[:1]
+    out = [np.array(getattr(G, f"phi_annealed{n}")(alpha, q, a, Gamma), dtype=float) for n in names]
+    if np.any(frozen):
+        fa, fq, fa_, fG = alpha[frozen], q[frozen], a[frozen], Gamma[frozen]
+        u = frozen_root(fa, fq, fa_, fG)
+        for arr, n in zip(out, names):
+            arr[frozen] = getattr(G, f"phi_frozen{n}")(u, fq, fa_, fG)
+    return (tuple(out) if derivatives else out[0]), frozen
+
+
+def classification_margin(m, q, alpha, a, Gamma):
+    """T(m) - phi(q): positive where the target's posterior weight tends to 1."""
+    phi, _ = wrong_class_rate(alpha, q, a, Gamma)
+    return G.target_term(m, a, Gamma) - phi

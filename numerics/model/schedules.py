@@ -1,0 +1,126 @@
+"""Guidance schedules omega(t), in forward time t, with one grammar everywhere.
+
+- ``const:W``                      omega = W
+- ``interval:W,t_lo,t_hi``         W for t_lo <= t <= t_hi, 0 elsewhere
+- ``linear:w_T,w_0``               linear in t from w_T at t = T to w_0 at t = 0
+- ``piecewise:t1:w1,t2:w2,...``    t1 > t2 > ... (t1 may be ``inf``); w_k for t_{k+1} < t <= t_k;
+                                   0 above t1, w_last below t_last
+
+Example: ``piecewise:inf:3,1.2:-1,0.4:0`` is 3 for t > 1.2, -1 for 0.4 < t <= 1.2, then 0.
+The API also accepts a Python callable omega(t) (vectorised or not).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from cfg_distortion.model.params import finite
+
+GRAMMAR = "const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | piecewise:t1:w1,t2:w2,..."
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """omega(t) with its jump times (integrators restart there) and canonical spec."""
+
+    spec: str
+    func: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
+    breakpoints: tuple[float, ...] = ()
+
+    def __call__(self, t):
+        return self.func(np.asarray(t, dtype=float))
+
+    def nonnegative_on(self, T: float, samples: int = 2001) -> bool:
+        """omega(t) >= 0 on [0, T] (exact for the grammar: checked at samples and breakpoints)."""
+        ts = np.concatenate([np.linspace(0.0, T, samples), [b for b in self.breakpoints if b <= T]])
+        return bool(np.all(self(ts) >= 0))
+
+
+def _number(text: str, what: str, spec: str, allow_inf: bool = False) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise ValueError(f"schedule {spec!r}: {what} {text!r} is not a number ({GRAMMAR})") from None
+    if math.isnan(x) or (math.isinf(x) and not allow_inf):
+        raise ValueError(f"schedule {spec!r}: {what} must be finite (got {text})")
+    return x
+
+
+def _parts(body: str, n: int, names: str, spec: str) -> list[str]:
+    parts = body.split(",")
+    if len(parts) != n or any(p.strip() == "" for p in parts):
+        raise ValueError(f"schedule {spec!r}: expected {n} comma-separated values {names}")
+    return [p.strip() for p in parts]
+
+
+def parse_schedule(spec: str, T: float = 10.0) -> Schedule:
+    """Parse a schedule string; ``T`` is the start time (used by ``linear``)."""
+    if not isinstance(spec, str) or ":" not in spec:
+        raise ValueError(f"schedule {spec!r}: expected KIND:VALUES, one of {GRAMMAR}")
+    kind, body = spec.split(":", 1)
+    kind = kind.strip()
+    if kind == "const":
+        (w,) = [_number(p, "W", spec) for p in _parts(body, 1, "W", spec)]
+        return Schedule(spec, lambda t: np.full_like(t, w))
+    if kind == "interval":
+        w, lo, hi = (_number(p, n, spec) for p, n in zip(_parts(body, 3, "W,t_lo,t_hi", spec), ("W", "t_lo", "t_hi")))
+        if lo < 0 or hi <= lo:
+            raise ValueError(f"schedule {spec!r}: need 0 <= t_lo < t_hi (got t_lo={lo:g}, t_hi={hi:g})")
+        return Schedule(spec, lambda t: np.where((t >= lo) & (t <= hi), w, 0.0), (hi, lo))
+    if kind == "linear":
+        wT, w0 = (_number(p, n, spec) for p, n in zip(_parts(body, 2, "w_T,w_0", spec), ("w_T", "w_0")))
+        return Schedule(spec, lambda t: w0 + (wT - w0) * t / T)
+    if kind == "piecewise":
+        items = [p.strip() for p in body.split(",")]
+        times, values = [], []
+        for item in items:
+            if item.count(":") != 1:
+                raise ValueError(f"schedule {spec!r}: piece {item!r} must be t:w")
+            tk, wk = item.split(":")
+            times.append(_number(tk, "time", spec, allow_inf=True))
+            values.append(_number(wk, "omega", spec))
+        if any(tk < 0 for tk in times):
+            raise ValueError(f"schedule {spec!r}: times must be >= 0")
+        if any(t2 >= t1 for t1, t2 in zip(times, times[1:])):
+            raise ValueError(f"schedule {spec!r}: times must be strictly decreasing (t1 > t2 > ...)")
+        if any(math.isinf(tk) for tk in times[1:]):
+            raise ValueError(f"schedule {spec!r}: only the first time may be inf")
+        edges = np.array(times)
+        vals = np.array(values + [0.0])
+
+        def func(t):
+            # index k such that t_{k+1} < t <= t_k; t > t1 -> 0 (vals[-1]); t <= t_last -> w_last
+            k = np.searchsorted(-edges, -t, side="right") - 1  # number of t_k >= t, minus 1
+            return np.where(t > edges[0], 0.0, vals[np.clip(k, 0, len(values) - 1)])
+
+        return Schedule(spec, func, tuple(tk for tk in times if math.isfinite(tk)))
+    raise ValueError(f"schedule {spec!r}: unknown kind {kind!r}; expected {GRAMMAR}")
+
+
+def guidance(omega=None, schedule=None, T: float = 10.0, required: bool = False) -> Schedule:
+    """The Schedule of an ``omega`` (constant) or ``schedule`` argument pair, checked.
+
+    At most one may be given (exactly one if ``required``); neither means omega = 0."""
+    if omega is not None and schedule is not None:
+        raise ValueError(f"give {'exactly' if required else 'at most'} one of omega and schedule")
+    if required and omega is None and schedule is None:
+        raise ValueError("give exactly one of omega and schedule")
+    if omega is not None:
+        return parse_schedule(f"const:{finite('omega', omega, 'a real number')!r}", T)
+    return as_schedule(schedule if schedule is not None else 0.0, T)
+
+
+def as_schedule(obj, T: float = 10.0) -> Schedule:
+    """A Schedule from a spec string, a number (constant) or a callable omega(t)."""
+    if isinstance(obj, Schedule):
+        return obj
+    if isinstance(obj, str):
+        return parse_schedule(obj, T)
+    if callable(obj):
+        return Schedule("callable", lambda t: np.broadcast_to(np.asarray(obj(t), dtype=float), np.shape(t)).copy())
+    if isinstance(obj, (int, float)):
+        return parse_schedule(f"const:{float(obj)!r}", T)
+    raise ValueError(f"schedule must be a string ({GRAMMAR}), a number or a callable (got {type(obj).__name__})")

@@ -1,0 +1,69 @@
+"""Figures (matplotlib, Agg): PNG and PDF with labelled axes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _stem(path: str) -> Path:
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
+    if stem.parent and not stem.parent.exists():
+        raise ValueError(f"plot: directory {stem.parent} does not exist")
+    return stem
+
+
+def save(fig, path: str) -> list[Path]:
+    stem = _stem(path)
+    outs = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    for out in outs:
+        fig.savefig(out, dpi=150, bbox_inches="tight")
+    return outs
+
+
+def plot_trajectory(tr, path: str) -> list[Path]:
+    """m(t) and v(t) of a DMF trajectory with the branch shaded and the minima of F = V - log(v)/2
+    of each branch (dashed: G, dotted: C = the exact conditional law m = a_t, v = Gamma_t)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cfg_distortion.meanfield.potential import minima
+
+    _stem(path)
+    upper = max(3 * max(tr.t_switch, default=0.0), 3.0) if tr.process != "flow" else 1.0
+    if tr.process == "ve":
+        upper = max(upper, 30.0)
+    grid = np.linspace(0.0, min(upper, tr.T), 600)
+    m, v, branch = tr.sample(grid)
+    from cfg_distortion.model.schedules import as_schedule
+
+    omega = as_schedule(tr.schedule, tr.T)(grid) if tr.schedule != "callable" else np.full_like(grid, np.nan)
+    mins = minima(grid, tr.alpha, omega, tr.sigma2, tr.process)
+    fig, axes = plt.subplots(4, 1, figsize=(7, 9), sharex=True, gridspec_kw={"height_ratios": [3, 3, 1, 1]})
+    for ax, y, key, label in ((axes[0], m, "m", "$m = x\\cdot\\mu_c/d$"),
+                              (axes[1], v, "v", "$v = |x - m\\mu_c|^2/d$")):
+        ax.plot(grid, y, "k-", lw=2, label="DMF trajectory")
+        ax.plot(grid, getattr(mins, f"{key}_G"), "C0--", label="minimum of $F_G$ (guided Gaussians)")
+        ax.plot(grid, getattr(mins, f"{key}_C"), "C1:", label="minimum of $F_C$ (class law)")
+        ax.set_ylabel(label)
+        for ts in tr.t_switch:
+            ax.axvline(ts, color="0.5", lw=0.8)
+    axes[0].legend(loc="best", fontsize=8)
+    codes = {"G": 0, "S": 0.5, "C": 1}
+    axes[2].step(grid, [codes[b] for b in branch], "k-", where="mid")
+    axes[2].set_yticks([0, 0.5, 1], ["G", "S", "C"])
+    axes[2].set_ylabel("branch")
+    axes[3].plot(grid, omega, "C2-")
+    axes[3].axhline(0, color="0.5", lw=0.5)
+    axes[3].set_ylabel("$\\omega(t)$")
+    axes[3].set_xlabel("forward time $t$ (sampling runs left to right, from $t = T$ to $0$)")
+    axes[3].invert_xaxis()
+    alpha = "\\infty" if not np.isfinite(tr.alpha) else f"{tr.alpha:g}"
+    fig.suptitle(f"$\\alpha = {alpha}$, schedule {tr.schedule}, $\\sigma^2 = {tr.sigma2:g}$, "
+                 f"{tr.sampler.upper()}, {tr.process}")
+    outs = save(fig, path)
+    plt.close(fig)
+    return outs
