@@ -141,6 +141,16 @@ def ou_t_c(alpha, sigma2):
     return (1/2)*numpy.log1p(_x1 - _x2*numpy.exp(_x0) + _x2)
 
 
+def ou_noise_level(t):
+    """noise level sigma_t = b_t/a_t of the ou process (EDM convention)."""
+    return numpy.sqrt(numpy.expm1(2*t))
+
+
+def ou_t_of_noise_level(noise):
+    """forward time t with b_t/a_t = noise for the ou process."""
+    return (1/2)*numpy.log1p(noise**2)
+
+
 def ve_a(t):
     """a_t of the ve process."""
     return _broadcast(1, t)
@@ -180,6 +190,16 @@ def ve_t_c(alpha, sigma2):
     """t_c(alpha) of the ve process, valid for 0 < alpha < alpha_c(0)."""
     _x0 = numpy.expm1(2*alpha)
     return numpy.sqrt(-_x0*sigma2 + 1)/numpy.sqrt(_x0)
+
+
+def ve_noise_level(t):
+    """noise level sigma_t = b_t/a_t of the ve process (EDM convention)."""
+    return t
+
+
+def ve_t_of_noise_level(noise):
+    """forward time t with b_t/a_t = noise for the ve process."""
+    return noise
 
 
 def flow_a(t):
@@ -225,6 +245,16 @@ def flow_t_c(alpha, sigma2):
     _x1 = _x0*sigma2
     _x2 = 1 - _x1
     return _x2/(numpy.sqrt(_x0)*numpy.sqrt(_x2) - _x1 + 1)
+
+
+def flow_noise_level(t):
+    """noise level sigma_t = b_t/a_t of the flow process (EDM convention)."""
+    return -t/(t - 1)
+
+
+def flow_t_of_noise_level(noise):
+    """forward time t with b_t/a_t = noise for the flow process."""
+    return noise/(noise + 1)
 
 
 def drift_G_sde_m(m, v, a, Gamma, f, g2, omega):
@@ -597,6 +627,17 @@ def fd_step_ode_shift(a, b, a_s, b_s, sigma2, omega, w_c):
     """finite-d exact ode step t -> s in (m, x_perp): shift."""
     _x0 = numpy.sqrt(a**2*sigma2 + b**2)
     return (-_x0*a_s + a*numpy.sqrt(a_s**2*sigma2 + b_s**2))*(omega*w_c - omega - 1)/_x0
+
+
+def divergence_kl(m, v, sigma2):
+    """(1/d) KL(sampled law || class law) at d -> infinity, from the overlap m and the transverse variance v (|mu_c|^2 = d)."""
+    _x0 = sigma2**(-1.0)
+    return (1/2)*_x0*(m**2 - 2*m - sigma2*numpy.log(_x0*v) - sigma2 + v + 1)
+
+
+def divergence_w2(m, v, sigma2):
+    """(1/d) W2^2(sampled law, class law) at d -> infinity, from m and v (|mu_c|^2 = d)."""
+    return -2*numpy.sqrt(sigma2)*numpy.sqrt(v) + sigma2 + v + (m - 1)**2
 
 
 LATEX = {'alpha_c': {'ou': '\\frac{\\log{\\left(\\frac{\\sigma^2 + e^{2 t}}{\\sigma^2 + e^{2 t} - 1} \\right)}}{2}', 've': '\\frac{\\log{\\left(\\frac{\\sigma^2 + t^{2} + 1}{\\sigma^2 + t^{2}} \\right)}}{2}', 'flow': '\\frac{\\log{\\left(\\frac{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + 2 t^{2} - 2 t + 1}{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + t^{2}} \\right)}}{2}'}, 't_c': {'ou': '\\frac{\\log{\\left(- \\sigma^2 + 1 + \\frac{1}{e^{2 \\alpha} - 1} \\right)}}{2}', 've': '\\frac{\\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}}{\\sqrt{e^{2 \\alpha} - 1}}', 'flow': '\\frac{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + \\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1} \\sqrt{e^{2 \\alpha} - 1} + 1}'}, 'alpha_c_snr': {'any': '\\frac{\\log{\\left(\\mathrm{SNR}_t + 1 \\right)}}{2}'}}

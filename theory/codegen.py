@@ -25,7 +25,7 @@ from . import classification as C
 from . import free_energy as F
 from . import scores as S
 from .latex import latex
-from .process import PRESETS
+from .process import PRESETS, noise
 from .symbols import Gamma, a, alpha, m, mumu, omega, q, sigma2, snr, t, theta, u, xmu
 
 GENERATED_PATH = Path(__file__).resolve().parent.parent / "numerics" / "_generated.py"
@@ -105,13 +105,17 @@ def _per_process() -> list[NumericFunction]:
                             f"alpha_c(t) of the {name} process"),
             NumericFunction(f"{name}_t_c", (alpha, sigma2), lambda name=name: _log1p_form(C.t_c(name)),
                             f"t_c(alpha) of the {name} process, valid for 0 < alpha < alpha_c(0)"),
+            NumericFunction(f"{name}_noise_level", (t,), lambda p=p: p.noise_level,
+                            f"noise level sigma_t = b_t/a_t of the {name} process (EDM convention)"),
+            NumericFunction(f"{name}_t_of_noise_level", (noise,), lambda p=p: p.t_of_noise_level,
+                            f"forward time t with b_t/a_t = noise for the {name} process"),
         ]
     return out
 
 
 # theory modules that contribute generated functions: each defines
 # ``numeric_functions() -> list[NumericFunction]`` (imported lazily, in this order)
-EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d"]
+EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d", "divergence"]
 
 
 def numeric_functions() -> list[NumericFunction]:

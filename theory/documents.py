@@ -555,6 +555,8 @@ DOCUMENTS: list[Document] = [
              EQ.lazy("schedule_design", "content")),
     Document("numerics-finite-d-theory", "Finite-d theory", "numerics (finite-d)", ("finite_d",),
              EQ.lazy("finite_d_doc", "content")),
+    Document("numerics-divergence", "Distortion as a divergence", "numerics (kl, w2)", ("divergence",),
+             EQ.lazy("divergence", "content")),
 ]
 
 # Steps whose theory modules do not exist yet; each becomes a Document when its module lands.

@@ -519,6 +519,7 @@ GROUPS: list[Group] = [
     Group("variance-theorem", "Variance theorem", _variance_theorem),
     Group("schedule-design", "Schedule design (claim 6)", lazy("schedule_design", "equations")),
     Group("finite-d", "Finite-d theory", lazy("finite_d_doc", "equations")),
+    Group("divergence", "Distortion as a divergence (kl, w2)", lazy("divergence", "equations")),
 ]
 
 

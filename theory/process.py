@@ -21,7 +21,9 @@ import sympy as sp
 
 from .symbols import Gamma, a, b, sigma2, t
 
-__all__ = ["ForwardProcess", "PRESETS", "forward_process", "sde_coefficients"]
+__all__ = ["ForwardProcess", "PRESETS", "forward_process", "sde_coefficients", "noise"]
+
+noise = sp.Symbol("noise", positive=True)  # the EDM noise level sigma_t = b_t / a_t (not sigma2)
 
 
 def sde_coefficients(a_t: sp.Expr, b_t: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
@@ -68,6 +70,19 @@ class ForwardProcess:
     def g2(self) -> sp.Expr:
         """Squared diffusion g^2 = (b^2)' - 2 f b^2 of the forward SDE."""
         return sde_coefficients(self.a, self.b)[1]
+
+    @cached_property
+    def noise_level(self) -> sp.Expr:
+        """sigma_t = b_t / a_t, the noise level of the EDM convention (x_t / a_t = x0 + sigma_t z)."""
+        return sp.simplify(self.b / self.a)
+
+    @cached_property
+    def t_of_noise_level(self) -> sp.Expr:
+        """The forward time t at which b_t / a_t equals ``noise`` (the unique root on 0 <= t < t_max)."""
+        roots = [r for r in sp.solve(sp.Eq(self.noise_level, noise), t) if r.is_real is not False]
+        if len(roots) != 1:
+            raise RuntimeError(f"{self.name}: b/a = noise has roots {roots}; need exactly one")
+        return sp.simplify(roots[0])
 
     def specialise(self, expr: sp.Expr) -> sp.Expr:
         """Substitute the generic symbols a, b, Gamma of a derivation by this process."""

@@ -1,7 +1,8 @@
 """Argument groups shared by several subcommands (one definition, one help text)."""
 from __future__ import annotations
 
-SCHEDULE_HELP = ("guidance schedule in forward time t: const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | "
+SCHEDULE_HELP = ("guidance schedule in forward time t: const:W | affine:W0,SLOPE (W0 + SLOPE t) | "
+                 "interval:W,t_lo,t_hi | interval-sigma:W,sigma_lo,sigma_hi (noise level b_t/a_t) | linear:w_T,w_0 | "
                  "piecewise:t1:w1,t2:w2,...")
 
 

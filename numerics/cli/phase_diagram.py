@@ -12,7 +12,7 @@ from cfg_distortion.cli.report import emit_json, fmt, table
 from cfg_distortion.model.params import PROCESSES
 
 CSV_COLUMNS = ["alpha", "omega", "t_switch", "m_final", "v_final", "classified", "mean_shift", "variance_ratio",
-               "g_frozen", "n_switches", "integrator", "status"]
+               "kl", "w2", "g_frozen", "n_switches", "integrator", "status"]
 STEM = "phase_diagram"
 
 
@@ -74,15 +74,16 @@ def write_csv(path, res, failed_idx):
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS)
-        shift, ratio = res.mean_shift, res.variance_ratio
+        shift, ratio, kl, w2 = res.mean_shift, res.variance_ratio, res.kl, res.w2
         for i in range(res.alpha.size):
             if i in failed_idx:
-                w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), "", "", "", "", "", "", "", "", "per-point",
+                w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), "", "", "", "", "", "", "", "", "", "", "per-point",
                             "failed: " + failed_idx[i]])
                 continue
             w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), _cell(float(res.t_switch[i])),
                         _cell(res.m_final[i]), _cell(res.v_final[i]), str(bool(res.classified[i])).lower(),
-                        _cell(shift[i]), _cell(ratio[i]), str(bool(res.g_frozen[i])).lower(), int(res.n_switches[i]),
+                        _cell(shift[i]), _cell(ratio[i]), _cell(float(kl[i])), _cell(float(w2[i])),
+                        str(bool(res.g_frozen[i])).lower(), int(res.n_switches[i]),
                         "per-point" if res.fallback[i] else "vectorised", "ok"])
 
 

@@ -37,10 +37,10 @@ def run(args) -> int:
         emit_json({"schedules": rows, "alpha": args.alpha, "sigma2": args.sigma2, "omega": args.omega,
                    "sampler": args.sampler, "process": args.process})
         return 0
-    print(table(rows, ["name", "mean_shift", "variance_ratio", "classified", "t_switch", "schedule"]))
+    print(table(rows, ["name", "mean_shift", "variance_ratio", "kl", "w2", "classified", "t_switch", "schedule"]))
     print(f"\nalpha = {args.alpha:g}, sigma2 = {args.sigma2:g}, omega = {args.omega:g}, {args.sampler}, "
           f"{args.process}; mean_shift = m(0) - 1, variance_ratio = v(0)/sigma2 (1 = class law), t_switch = "
-          "first switch to the target branch")
+          "first switch to the target branch; kl, w2 = KL and W2^2 to the class law per dimension")
     for r in rows:
         print(f"  {r['name']}: {r['description']}")
     return 0

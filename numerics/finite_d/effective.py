@@ -32,6 +32,7 @@ from scipy.special import expit
 
 from cfg_distortion import _generated as G
 from cfg_distortion.model import params as V
+from cfg_distortion.model.divergence import divergences
 from cfg_distortion.model.process import get_process
 from cfg_distortion.model.schedules import guidance
 from cfg_distortion.finite_d.simulator import DEFAULT_T, SAMPLERS, class_count, time_grid
@@ -67,7 +68,8 @@ class FiniteDResult:
     target_norm: str = "fixed"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields, with ``kl`` and ``w2`` at the path means (m_mean, v_mean)."""
+        return {**asdict(self), **divergences(self.m_mean, self.v_mean, self.sigma2)}
 
 
 def effective_alpha(d: int, K=None, alpha=None) -> tuple[float | None, float]:
@@ -107,7 +109,7 @@ def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampl
     T = DEFAULT_T[process] if T is None else V.time(T, process, "T")
     if T <= 0:
         raise ValueError(f"T must be > 0 (got {T:g})")
-    sched = guidance(omega, schedule, T)
+    sched = guidance(omega, schedule, T, process=process)
 
     p = get_process(process)
     times = time_grid(process, T, steps, sched.breakpoints)

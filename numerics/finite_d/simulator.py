@@ -40,6 +40,7 @@ import numpy as np
 
 from cfg_distortion import _generated as G
 from cfg_distortion.model import params as V
+from cfg_distortion.model.divergence import divergences
 from cfg_distortion.finite_d._blas import cores, single_threaded_blas
 from cfg_distortion.finite_d.posterior import MixturePosterior, centroid_rows
 from cfg_distortion.model.process import get_process
@@ -76,7 +77,8 @@ class SimulationResult:
     target_norm: str
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields, with ``kl`` and ``w2`` at the sample means (m_mean, v_mean)."""
+        return {**asdict(self), **divergences(self.m_mean, self.v_mean, self.sigma2)}
 
 
 # ---------------------------------------------------------------- inputs
@@ -207,7 +209,7 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     T = DEFAULT_T[process] if T is None else V.time(T, process, "T")
     if T <= 0:
         raise ValueError(f"T must be > 0 (got {T:g})")
-    sched = guidance(omega, schedule, T)
+    sched = guidance(omega, schedule, T, process=process)
     check_memory(K, d, n)
 
     p = get_process(process)

@@ -52,7 +52,8 @@ SETTINGS = {"full": {"n": 1000, "steps": 400, "paths": 20000, "curve_paths": 100
             "quick": {"n": 500, "steps": 400, "paths": 10000, "curve_paths": 4000}}
 CURVE_DS = (16, 20, 25, 30, 40, 50, 60, 80, 100, 150, 250, 500, 1000)
 COLUMNS = ["alpha", "omega", "sampler", "d", "K", "draws", "n", "m_sim", "m_sem", "v_sim", "v_sem",
-           "m_dmf", "v_dmf", "m_finite_d", "v_finite_d", "m_finite_d_sem", "gap_m_finite_d", "gap_m_dmf"]
+           "m_dmf", "v_dmf", "m_finite_d", "v_finite_d", "m_finite_d_sem", "gap_m_finite_d", "gap_m_dmf",
+           "kl_sim", "w2_sim", "kl_dmf", "w2_dmf", "kl_finite_d", "w2_finite_d"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Row:
     m_finite_d: float
     v_finite_d: float
     m_finite_d_sem: float
+    sigma2: float = 1.0
 
     @property
     def gap_m_finite_d(self) -> float:
@@ -83,7 +85,12 @@ class Row:
         return self.m_dmf - self.m_sim
 
     def to_json(self) -> dict:
-        return {**asdict(self), "gap_m_finite_d": self.gap_m_finite_d, "gap_m_dmf": self.gap_m_dmf}
+        from cfg_distortion.model.divergence import divergences
+
+        out = {**asdict(self), "gap_m_finite_d": self.gap_m_finite_d, "gap_m_dmf": self.gap_m_dmf}
+        for src in ("sim", "dmf", "finite_d"):  # kl, w2 at each route's (m, v)
+            out.update(divergences(out[f"m_{src}"], out[f"v_{src}"], self.sigma2, f"_{src}"))
+        return out
 
 
 def pooled(means, sems) -> tuple[float, float]:
@@ -119,7 +126,7 @@ def simulate_row(case: Case, d: int, draws: int, n: int, steps: int, paths: int,
     fd = solve(d, alpha=case.alpha, omega=case.omega, sigma2=sigma2, sampler=case.sampler, paths=paths, steps=steps)
     m_dmf, v_dmf = dmf if dmf is not None else dmf_final(case, sigma2)
     return Row(case.alpha, case.omega, case.sampler, d, sims[0].K, draws, n, m_sim, m_sem, v_sim, v_sem,
-               m_dmf, v_dmf, fd.m_mean, fd.v_mean, fd.m_sem)
+               m_dmf, v_dmf, fd.m_mean, fd.v_mean, fd.m_sem, sigma2)
 
 
 def theory_curve(case: Case, paths: int, steps: int, ds=CURVE_DS, sigma2: float = 1.0) -> dict:

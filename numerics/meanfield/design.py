@@ -28,6 +28,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from cfg_distortion.model import params as V
+from cfg_distortion.model.divergence import divergences
 from cfg_distortion.meanfield.dmf import Trajectory, trajectory, validate_inputs
 from cfg_distortion.model.process import get_process
 from cfg_distortion.model.rates import classification_margin
@@ -87,8 +88,9 @@ class Design:
         return {
             "schedule": self.schedule, "m_final": tr.m_final, "v_final": tr.v_final, "classified": tr.classified,
             "t_switch": list(tr.t_switch), "branches": list(tr.branches),
-            "mean_shift": tr.mean_shift, "variance_ratio": tr.variance_ratio,
+            "mean_shift": tr.mean_shift, "variance_ratio": tr.variance_ratio, **divergences(tr.m_final, tr.v_final, self.sigma2),
             "m_final_const": base.m_final, "v_final_const": base.v_final, "classified_const": base.classified,
+            **divergences(base.m_final, base.v_final, self.sigma2, "_const"),
             "t_switch_const": list(base.t_switch),
             "window": None if self.omega_window is None else {
                 "omega": self.omega_window, "t_start": self.t_window_start, "t_end": self.t_window_end,
@@ -208,24 +210,14 @@ def _window_start(f, t_end: float, T: float, xtol: float) -> float | None:
 INTERVAL_SIGMA = (0.28, 5.42)
 
 
-def _t_of_noise_level(sigma_edm: float, process: str, T: float) -> float:
-    """Forward time t with b_t / a_t = sigma_edm (increasing in t for every preset)."""
-    p = get_process(process)
-    g = lambda t: float(p.b(t)) / float(p.a(t)) - sigma_edm  # noqa: E731
-    if g(T) <= 0:
-        return T
-    return float(brentq(g, 0.0, T, xtol=1e-13))
-
-
 def standard_schedules(alpha, sigma2, omega=3.0, sampler: str = "sde", process: str = "ou") -> list[dict]:
     """Rows (name, spec, description) of the standard schedules at guidance strength ``omega``."""
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, None)
     W = V.positive("omega", omega)
-    t_lo, t_hi = (_t_of_noise_level(s, process, T) for s in INTERVAL_SIGMA)
     return [
         {"name": "constant", "schedule": f"const:{_num(W)}", "description": "omega = W at all times"},
-        {"name": "interval", "schedule": f"interval:{_num(W)},{_num(t_lo)},{_num(t_hi)}",
-         "description": f"W only while b_t/a_t in ({INTERVAL_SIGMA[0]}, {INTERVAL_SIGMA[1]}] "
+        {"name": "interval", "schedule": f"interval-sigma:{_num(W)},{INTERVAL_SIGMA[0]},{INTERVAL_SIGMA[1]}",
+         "description": f"W only while b_t/a_t in [{INTERVAL_SIGMA[0]}, {INTERVAL_SIGMA[1]}] "
                         "(guidance interval, Kynkaanniemi et al. 2024)"},
         {"name": "linear", "schedule": f"linear:0,{_num(W)}",
          "description": "linear in t from 0 at t = T to W at t = 0 (increasing guidance)"},
@@ -245,22 +237,22 @@ def compare_schedules(alpha, sigma2, omega=3.0, sampler: str = "sde", process: s
                      **_summary(d.trajectory)})
     except NoWindowError as exc:
         rows.append({"name": "designed", "schedule": None, "description": f"no window: {exc}", "m_final": None,
-                     "v_final": None, "mean_shift": None, "variance_ratio": None, "classified": None,
-                     "t_switch": None})
+                     "v_final": None, "mean_shift": None, "variance_ratio": None, "kl": None, "w2": None,
+                     "classified": None, "t_switch": None})
     return rows
 
 
 def _summary(tr: Trajectory) -> dict:
     return {"m_final": tr.m_final, "v_final": tr.v_final, "mean_shift": tr.mean_shift,
-            "variance_ratio": tr.variance_ratio, "classified": tr.classified,
+            "variance_ratio": tr.variance_ratio, "kl": tr.kl, "w2": tr.w2, "classified": tr.classified,
             "t_switch": tr.t_switch[0] if tr.t_switch else None}
 
 
-def omega_curve(spec: str, t: np.ndarray, T: float) -> np.ndarray:
+def omega_curve(spec: str, t: np.ndarray, T: float, process: str | None = None) -> np.ndarray:
     """omega(t) of a schedule spec on an array of times (for plots)."""
     from cfg_distortion.model.schedules import parse_schedule
 
-    return np.asarray(parse_schedule(spec, T)(t), dtype=float)
+    return np.asarray(parse_schedule(spec, T, process)(t), dtype=float)
 
 
 __all__ = ["Design", "NoWindowError", "design_schedule", "window_schedule", "standard_schedules",

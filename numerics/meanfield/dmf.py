@@ -24,6 +24,7 @@ from scipy.integrate import solve_ivp
 
 from cfg_distortion import _generated as G
 from cfg_distortion.model import params as V
+from cfg_distortion.model.divergence import divergences
 from cfg_distortion.model.process import get_process
 from cfg_distortion.meanfield.flow import H_TOL, Flow
 from cfg_distortion.model.roots import ConvergenceError
@@ -93,12 +94,23 @@ class Trajectory:
     def variance_ratio(self) -> float:
         return self.v_final / self.sigma2 if self.sigma2 > 0 else math.inf
 
+    @property
+    def kl(self) -> float | None:
+        """(1/d) KL(sampled || class law) at t = 0 (derivations/numerics-divergence.md)."""
+        return divergences(self.m_final, self.v_final, self.sigma2)["kl"]
+
+    @property
+    def w2(self) -> float | None:
+        """(1/d) W2^2(sampled, class law) at t = 0."""
+        return divergences(self.m_final, self.v_final, self.sigma2)["w2"]
+
     def to_json(self) -> dict:
         ratio = self.variance_ratio
         return {
             "m_final": self.m_final, "v_final": self.v_final, "t_switch": list(self.t_switch),
             "branches": list(self.branches), "classified": self.classified, "mean_shift": self.mean_shift,
-            "variance_ratio": None if math.isinf(ratio) else ratio, "sliding": "S" in self.branches,
+            "variance_ratio": None if math.isinf(ratio) else ratio,
+            **divergences(self.m_final, self.v_final, self.sigma2), "sliding": "S" in self.branches,
             "g_frozen": self.g_frozen, "notes": list(self.notes),
             "alpha": None if math.isinf(self.alpha) else self.alpha, "K_infinite": math.isinf(self.alpha),
             "sigma2": self.sigma2, "schedule": self.schedule, "sampler": self.sampler, "process": self.process,
@@ -212,7 +224,7 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
     the solver fails.
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, T)
-    sched = guidance(omega, schedule, T, required=True)
+    sched = guidance(omega, schedule, T, required=True, process=process)
     model = _Model(alpha, sigma2, sched, sampler, process)
     p = model.p
     y = np.array([0.0, float(G.start_variance(p.a(T), p.Gamma(T, sigma2)))])  # m = 0, v = marginal variance

@@ -32,6 +32,7 @@ from cfg_distortion import _generated as G
 from cfg_distortion.meanfield import dmf
 from cfg_distortion.model.process import get_process
 from cfg_distortion.meanfield.flow import H_TOL, Flow
+from cfg_distortion.model.divergence import kl_array, w2_array
 from cfg_distortion.model.roots import ConvergenceError, illinois
 
 RTOL, ATOL = 1e-8, 1e-10
@@ -78,6 +79,16 @@ class PointsResult:
     @property
     def variance_ratio(self) -> np.ndarray:
         return self.v_final / self.sigma2
+
+    @property
+    def kl(self) -> np.ndarray:
+        """(1/d) KL(sampled || class law) per point (NaN where a point failed)."""
+        return kl_array(self.m_final, self.v_final, self.sigma2)
+
+    @property
+    def w2(self) -> np.ndarray:
+        """(1/d) W2^2(sampled, class law) per point (NaN where a point failed)."""
+        return w2_array(self.m_final, self.v_final, self.sigma2)
 
 
 def _combine(coefs, K, n):

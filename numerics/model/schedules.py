@@ -1,7 +1,11 @@
 """Guidance schedules omega(t), in forward time t, with one grammar everywhere.
 
 - ``const:W``                      omega = W
+- ``affine:W0,SLOPE``              omega = W0 + SLOPE t in the process's own time t (independent of T;
+                                   for ``ve``, t is the EDM noise level b_t/a_t)
 - ``interval:W,t_lo,t_hi``         W for t_lo <= t <= t_hi, 0 elsewhere
+- ``interval-sigma:W,s_lo,s_hi``   W while the noise level sigma_t = b_t/a_t is in [s_lo, s_hi], 0
+                                   elsewhere (the guidance interval as published; needs the process)
 - ``linear:w_T,w_0``               linear in t from w_T at t = T to w_0 at t = 0
 - ``piecewise:t1:w1,t2:w2,...``    t1 > t2 > ... (t1 may be ``inf``); w_k for t_{k+1} < t <= t_k;
                                    0 above t1, w_last below t_last
@@ -19,7 +23,8 @@ import numpy as np
 
 from cfg_distortion.model.params import finite
 
-GRAMMAR = "const:W | interval:W,t_lo,t_hi | linear:w_T,w_0 | piecewise:t1:w1,t2:w2,..."
+GRAMMAR = ("const:W | affine:W0,SLOPE | interval:W,t_lo,t_hi | interval-sigma:W,sigma_lo,sigma_hi | "
+           "linear:w_T,w_0 | piecewise:t1:w1,t2:w2,...")
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,9 @@ def _parts(body: str, n: int, names: str, spec: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def parse_schedule(spec: str, T: float = 10.0) -> Schedule:
-    """Parse a schedule string; ``T`` is the start time (used by ``linear``)."""
+def parse_schedule(spec: str, T: float = 10.0, process: str | None = None) -> Schedule:
+    """Parse a schedule string; ``T`` is the start time (used by ``linear``), ``process`` the forward
+    process (used by ``interval-sigma``, which converts noise levels to times)."""
     if not isinstance(spec, str) or ":" not in spec:
         raise ValueError(f"schedule {spec!r}: expected KIND:VALUES, one of {GRAMMAR}")
     kind, body = spec.split(":", 1)
@@ -65,6 +71,22 @@ def parse_schedule(spec: str, T: float = 10.0) -> Schedule:
     if kind == "const":
         (w,) = [_number(p, "W", spec) for p in _parts(body, 1, "W", spec)]
         return Schedule(spec, lambda t: np.full_like(t, w))
+    if kind == "affine":
+        w0, slope = (_number(p, n, spec) for p, n in zip(_parts(body, 2, "W0,SLOPE", spec), ("W0", "SLOPE")))
+        return Schedule(spec, lambda t: w0 + slope * t)
+    if kind == "interval-sigma":
+        names = ("W", "sigma_lo", "sigma_hi")
+        w, s_lo, s_hi = (_number(p, n, spec) for p, n in zip(_parts(body, 3, ",".join(names), spec), names))
+        if s_lo < 0 or s_hi <= s_lo:
+            raise ValueError(f"schedule {spec!r}: need 0 <= sigma_lo < sigma_hi (got sigma_lo={s_lo:g}, "
+                             f"sigma_hi={s_hi:g})")
+        if process is None:
+            raise ValueError(f"schedule {spec!r}: interval-sigma needs the forward process (noise level b_t/a_t)")
+        from cfg_distortion.model.process import get_process
+
+        p = get_process(process)
+        lo, hi = (float(p.t_of_noise_level(s)) if s > 0 else 0.0 for s in (s_lo, s_hi))
+        return Schedule(spec, lambda t: np.where((t >= lo) & (t <= hi), w, 0.0), (hi, lo) if lo > 0 else (hi,))
     if kind == "interval":
         w, lo, hi = (_number(p, n, spec) for p, n in zip(_parts(body, 3, "W,t_lo,t_hi", spec), ("W", "t_lo", "t_hi")))
         if lo < 0 or hi <= lo:
@@ -100,7 +122,7 @@ def parse_schedule(spec: str, T: float = 10.0) -> Schedule:
     raise ValueError(f"schedule {spec!r}: unknown kind {kind!r}; expected {GRAMMAR}")
 
 
-def guidance(omega=None, schedule=None, T: float = 10.0, required: bool = False) -> Schedule:
+def guidance(omega=None, schedule=None, T: float = 10.0, required: bool = False, process: str | None = None) -> Schedule:
     """The Schedule of an ``omega`` (constant) or ``schedule`` argument pair, checked.
 
     At most one may be given (exactly one if ``required``); neither means omega = 0."""
@@ -110,15 +132,15 @@ def guidance(omega=None, schedule=None, T: float = 10.0, required: bool = False)
         raise ValueError("give exactly one of omega and schedule")
     if omega is not None:
         return parse_schedule(f"const:{finite('omega', omega, 'a real number')!r}", T)
-    return as_schedule(schedule if schedule is not None else 0.0, T)
+    return as_schedule(schedule if schedule is not None else 0.0, T, process)
 
 
-def as_schedule(obj, T: float = 10.0) -> Schedule:
+def as_schedule(obj, T: float = 10.0, process: str | None = None) -> Schedule:
     """A Schedule from a spec string, a number (constant) or a callable omega(t)."""
     if isinstance(obj, Schedule):
         return obj
     if isinstance(obj, str):
-        return parse_schedule(obj, T)
+        return parse_schedule(obj, T, process)
     if callable(obj):
         return Schedule("callable", lambda t: np.broadcast_to(np.asarray(obj(t), dtype=float), np.shape(t)).copy())
     if isinstance(obj, (int, float)):

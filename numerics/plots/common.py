@@ -40,7 +40,7 @@ def plot_trajectory(tr, path: str) -> list[Path]:
     m, v, branch = tr.sample(grid)
     from cfg_distortion.model.schedules import as_schedule
 
-    omega = as_schedule(tr.schedule, tr.T)(grid) if tr.schedule != "callable" else np.full_like(grid, np.nan)
+    omega = as_schedule(tr.schedule, tr.T, tr.process)(grid) if tr.schedule != "callable" else np.full_like(grid, np.nan)
     mins = minima(grid, tr.alpha, omega, tr.sigma2, tr.process)
     fig, axes = plt.subplots(4, 1, figsize=(7, 9), sharex=True, gridspec_kw={"height_ratios": [3, 3, 1, 1]})
     for ax, y, key, label in ((axes[0], m, "m", "$m = x\\cdot\\mu_c/d$"),

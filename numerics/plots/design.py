@@ -37,7 +37,7 @@ def plot_design(design, path: str) -> list[Path]:
         m, v, _ = traj.sample(grid)  # the solver's dense output
         axes[0].plot(grid, m, style, lw=1.8, label=label)
         axes[1].plot(grid, v, style, lw=1.8, label=label)
-        axes[2].plot(grid, omega_curve(traj.schedule, grid, traj.T), style, lw=1.5, label=label)
+        axes[2].plot(grid, omega_curve(traj.schedule, grid, traj.T, traj.process), style, lw=1.5, label=label)
     axes[0].axhline(1.0, color="0.6", lw=0.8, ls=":")
     axes[1].axhline(d.sigma2, color="0.6", lw=0.8, ls=":", label="$\\sigma^2$")
     axes[0].set_ylabel("$m = x\\cdot\\mu_c/d$")

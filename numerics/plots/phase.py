@@ -1,9 +1,9 @@
 """The phase-diagram figure: maps over (alpha, omega) and profiles with the limit lines.
 
-Top row, maps over alpha (x) and omega (y): first switching time t_s, mean shift m(0) - 1 and
-variance ratio v(0)/sigma^2, with the boundary alpha_c(omega) (root finder) and the unguided
+Top row, maps over alpha (x) and omega (y): first switching time t_s, mean shift m(0) - 1,
+variance ratio v(0)/sigma^2 and the divergence kl = (1/d) KL(sampled || class law), with the boundary alpha_c(omega) (root finder) and the unguided
 threshold alpha_c(t = 0) = log(1 + SNR_0)/2. Bottom row, profiles: t_s against alpha with
-the omega = 0 classification time t_c(alpha); mean shift and variance ratio against omega for
+the omega = 0 classification time t_c(alpha); mean shift, variance ratio and kl against omega for
 a few grid alphas with the alpha -> 0 (alpha = 0, sub-exponential K) and K -> infinity
 (alpha = inf, branch G throughout: CFG between two Gaussians) limits.
 """
@@ -19,7 +19,8 @@ CAPTION = (
     "alpha_c(t=0) = log(1 + SNR_0)/2, the unguided limit (omega = 0). Grey: no switch (never classified). "
     "Bottom: black solid = K -> infinity limit (alpha = inf, CFG between two Gaussians); black dashed = "
     "alpha -> 0 limit (alpha = 0, sub-exponential K: no distortion for omega >= 0); dotted = t_c(alpha), the "
-    "classification time at omega = 0."
+    "classification time at omega = 0. kl = (1/d) KL(sampled || class law) = (v/sigma2 - 1 - log(v/sigma2) + "
+    "(m - 1)^2/sigma2)/2 (derivations/numerics-divergence.md)."
 )
 
 
@@ -52,9 +53,10 @@ def draw(path_stem, grid, boundary, limits, *, sigma2, sampler, process, alpha_c
         ("t_switch", r"first switching time $t_s$ (forward time)", grid.field("t_switch")),
         ("mean_shift", r"mean shift $m(0) - 1$", grid.field("mean_shift")),
         ("variance_ratio", r"variance ratio $v(0)/\sigma^2$", grid.field("variance_ratio")),
+        ("kl", r"divergence $\frac{1}{d}\mathrm{KL}$(sampled $\|$ class)", grid.field("kl")),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(16, 10.5))
-    fig.subplots_adjust(left=0.05, right=0.97, top=0.92, bottom=0.13, wspace=0.3, hspace=0.32)
+    fig, axes = plt.subplots(2, 4, figsize=(21, 10.5))
+    fig.subplots_adjust(left=0.04, right=0.98, top=0.92, bottom=0.13, wspace=0.3, hspace=0.32)
     ea, eo = _edges(alphas), _edges(omegas)
     unclassified = ~grid.field("classified").astype(bool)
     b_om = np.array([b.omega for b in boundary if b.alpha_c is not None])
@@ -93,7 +95,8 @@ def draw(path_stem, grid, boundary, limits, *, sigma2, sampler, process, alpha_c
     ax.legend(fontsize=8)
 
     for ax, key, label, ref in ((axes[1, 1], "mean_shift", r"mean shift $m(0) - 1$", 0.0),
-                                (axes[1, 2], "variance_ratio", r"variance ratio $v(0)/\sigma^2$", 1.0)):
+                                (axes[1, 2], "variance_ratio", r"variance ratio $v(0)/\sigma^2$", 1.0),
+                                (axes[1, 3], "kl", r"divergence $\frac{1}{d}\mathrm{KL}$", 0.0)):
         z = grid.field(key)
         for i in _pick(alphas):
             ax.plot(omegas, z[i], marker=".", label=rf"$\alpha = {alphas[i]:.3g}$")
@@ -109,7 +112,7 @@ def draw(path_stem, grid, boundary, limits, *, sigma2, sampler, process, alpha_c
 
     fig.suptitle(rf"Phase diagram of guided sampling: $\sigma^2 = {sigma2:g}$, {sampler.upper()} sampler, "
                  rf"{process} process ($d \to \infty$ mean field)")
-    fig.text(0.05, 0.06, textwrap.fill(CAPTION, 190), ha="left", va="top", fontsize=8.5)
+    fig.text(0.04, 0.06, textwrap.fill(CAPTION, 250), ha="left", va="top", fontsize=8.5)
     paths = [f"{path_stem}.png", f"{path_stem}.pdf"]
     fig.savefig(paths[0], dpi=100)
     fig.savefig(paths[1])
