@@ -150,7 +150,7 @@ def test_validate_rejects_a_file_as_out(tmp_path):
     f = tmp_path / "file"
     f.write_text("")
     out = _cli("validate", "--quick", "--out", str(f))
-    assert out.returncode == 2 and "not a directory" in out.stderr
+    assert out.returncode == 2 and "not a folder" in out.stderr
 
 
 @pytest.mark.slow

@@ -135,7 +135,7 @@ def test_unwritable_out_is_one_line_exit_2(tmp_path):
     blocker.write_text("")
     r = run("phase-diagram", "--alpha", "0.1:0.2:2", "--omega", "0:1:2", "--out", str(blocker / "sub"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "--out" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "out " in r.stderr and "not a folder" in r.stderr
 
 
 def test_failed_point_is_reported_by_name_not_nan(tmp_path, monkeypatch, capsys):

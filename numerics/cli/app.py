@@ -50,19 +50,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cfg_distortion.io import terminate_as_interrupt
+
     parser = build_parser()
+    args = None
     try:
-        args = parser.parse_args(argv)
-        return int(args._module.run(args) or 0)
+        with terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: temporaries removed, old files kept
+            args = parser.parse_args(argv)
+            return int(args._module.run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"cfg-distortion {getattr(args, 'command', '')}: interrupted; files already there are left as "
+              "they were".replace("  ", " "), file=sys.stderr)
+        return 130
     except (UsageError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if not message.startswith("cfg-distortion"):
             message = f"cfg-distortion {getattr(args, 'command', '')}: error: {message}".replace("  ", " ")
         print(message, file=sys.stderr)
         return 2
-    except ArithmeticError as exc:  # numerical trouble: reported, never printed as a number
-        print(f"cfg-distortion: numerical error: {exc}", file=sys.stderr)
+    except (ArithmeticError, MemoryError) as exc:  # numerical trouble: reported, never printed as a number
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"cfg-distortion {getattr(args, 'command', '')}: numerical error: {message}".replace("  ", " "),
+              file=sys.stderr)
         return 3
+    except OSError as exc:  # a file could not be written after the checks passed (disk full, ...)
+        print(f"cfg-distortion {getattr(args, 'command', '')}: error: {exc.strerror or exc}"
+              f"{': ' + str(exc.filename) if getattr(exc, 'filename', None) else ''}; files already there are "
+              "left as they were".replace("  ", " "), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -20,15 +20,20 @@ def add_arguments(p):
 def run(args) -> int:
     from pathlib import Path
 
-    from cfg_distortion.theory import documents  # sympy: imported only when this command runs
+    from cfg_distortion import io
 
     directory = Path(args.dir)
     if directory.exists() and not directory.is_dir():
-        raise ValueError(f"--dir {args.dir}: not a directory")
-    files = documents.render_all()
+        raise ValueError(f"dir {args.dir!r}: exists and is not a folder")
     if args.check:
         if not directory.is_dir():
-            raise ValueError(f"--dir {args.dir}: no such directory (run from the repository root)")
+            raise ValueError(f"dir {args.dir!r}: no such folder (run from the repository root)")
+    else:
+        io.check_dir(directory, name="dir")  # before the (slow) derivations
+    from cfg_distortion.theory import documents  # sympy: imported only when this command runs
+
+    files = documents.render_all()
+    if args.check:
         problems = documents.check(directory, files)
         for line in problems:
             print(f"cfg-distortion derive: {line} (run `cfg-distortion derive`)", file=sys.stderr)
@@ -36,6 +41,12 @@ def run(args) -> int:
             return 1
         print(f"{directory}: {len(files)} documents up to date with theory/")
         return 0
-    changed = documents.write(directory, files)
+    changed = [directory / n for n, text in sorted(files.items())
+               if not (directory / n).is_file() or (directory / n).read_text() != text]
+    out = io.OutputSet(directory, [p.name for p in changed], name="dir")
+    with out:  # the documents that changed are replaced together, or none is
+        for p in changed:
+            out.path(p.name).write_text(files[p.name])
+    changed += documents.write(directory, files)  # now only removes documents no longer produced
     print(f"{directory}: {len(files)} documents, {len(changed)} files written or removed")
     return 0

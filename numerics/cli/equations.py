@@ -16,17 +16,16 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from pathlib import Path
+    from cfg_distortion import io
 
+    if args.out is not None:
+        out = io.check_file(args.out, name="out")  # before the (slow) rendering
     from cfg_distortion.theory import equations  # sympy: imported only when this command runs
 
     text = equations.latex_document() if args.format == "latex" else equations.markdown_document()
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    out = Path(args.out)
-    if out.is_dir() or not out.parent.is_dir():
-        raise ValueError(f"--out {args.out}: not a file in an existing directory")
-    out.write_text(text)
+    io.write_text(out, text, name="out")
     print(f"wrote {len(equations.all_equations())} equations to {out}", file=sys.stderr)
     return 0

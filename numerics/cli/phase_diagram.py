@@ -53,19 +53,6 @@ def parse_range(text: str, name: str, minimum: float | None = None):
     return np.linspace(start, stop, num)
 
 
-def writable_dir(path: str) -> str:
-    """Create ``path`` if needed and check that a file can be written there."""
-    try:
-        os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, f".{STEM}.probe")
-        with open(probe, "w") as fh:
-            fh.write("")
-        os.remove(probe)
-    except OSError as exc:
-        raise ValueError(f"--out {path!r} is not a writable folder ({exc.strerror or exc})") from None
-    return path
-
-
 def _cell(x):
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.12g}"
 
@@ -101,7 +88,10 @@ def run(args) -> int:
         raise ValueError(f"sigma2 must be a finite number > 0 (got {args.sigma2:g})")
     if not (math.isfinite(args.xtol) and args.xtol > 0):
         raise ValueError(f"xtol must be > 0 (got {args.xtol:g})")
-    out = writable_dir(args.out)
+    from cfg_distortion import io
+
+    files_out = io.OutputSet(args.out, [f"{STEM}.csv", f"{STEM}.png", f"{STEM}.pdf"], name="out")  # before work
+    out = args.out
     kw = dict(sampler=args.sampler, process=args.process)
     start = time.perf_counter()
 
@@ -114,8 +104,7 @@ def run(args) -> int:
     alpha_c0 = float(get_process(args.process).alpha_c(0.0, args.sigma2))
 
     failed = {i: msg for i, msg in res.failed}
-    files = {"csv": os.path.join(out, f"{STEM}.csv")}
-    write_csv(files["csv"], res, failed)
+    files = {ext: os.path.join(out, f"{STEM}.{ext}") for ext in ("csv", "png", "pdf")}
 
     from cfg_distortion.model import critical
 
@@ -123,8 +112,10 @@ def run(args) -> int:
         value = critical.t_c(alpha, args.sigma2, args.process).t_c
         return np.nan if value is None else value
 
-    files["png"], files["pdf"] = phase_figure.draw(os.path.join(out, STEM), grid, bnd, lim, sigma2=args.sigma2,
-                                                   alpha_c0=alpha_c0, t_c=t_c, **kw)
+    with files_out:  # CSV and figures replace the old set together, or not at all
+        write_csv(files_out.path(f"{STEM}.csv"), res, failed)
+        phase_figure.draw(str(files_out.stem(STEM)), grid, bnd, lim, sigma2=args.sigma2, alpha_c0=alpha_c0,
+                          t_c=t_c, **kw)
     seconds = time.perf_counter() - start
     finite = [b for b in bnd if b.alpha_c is not None]
     summary = {

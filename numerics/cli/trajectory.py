@@ -22,6 +22,10 @@ def add_arguments(p):
 def run(args) -> int:
     from cfg_distortion.meanfield.dmf import trajectory
 
+    if args.plot:
+        from cfg_distortion.plots.common import figure_paths
+
+        figure_paths(args.plot)  # a bad path is bad input: refused before any work
     tr = trajectory(args.alpha, args.omega, args.sigma2, schedule=args.schedule, sampler=args.sampler,
                     process=args.process, T=args.T)
     out = tr.to_json()

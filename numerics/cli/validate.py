@@ -17,16 +17,18 @@ def run(args) -> int:
 
     from cfg_distortion.finite_d import validation as VAL
 
+    from cfg_distortion import io
+
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    files = io.OutputSet(out, ["validate.csv", "validate.png", "validate.pdf"], name="out")  # before any work
     mode = "quick" if args.quick else "full"
     cases = VAL.QUICK if args.quick else VAL.FULL
     start = time.perf_counter()
     rows, curves = VAL.run(cases, VAL.SETTINGS[mode], progress=True)
-    csv_path = VAL.write_csv(rows, out / "validate.csv")
-    figures = VAL.plot(rows, curves, cases, str(out / "validate"))
+    with files:  # the three files replace the old ones together, or not at all
+        VAL.write_csv(rows, files.path("validate.csv"))
+        VAL.plot(rows, curves, cases, str(files.stem("validate")))
+    csv_path, figures = out / "validate.csv", [out / "validate.png", out / "validate.pdf"]
     seconds = time.perf_counter() - start
     if args.json:
         emit_json({"rows": [r.to_json() for r in rows], "csv": str(csv_path), "figure": [str(f) for f in figures],

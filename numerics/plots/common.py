@@ -5,20 +5,31 @@ from pathlib import Path
 
 import numpy as np
 
+from cfg_distortion import io
 
-def _stem(path: str) -> Path:
+
+def figure_paths(path, name: str = "plot") -> list[Path]:
+    """``[FILE.png, FILE.pdf]`` for ``path`` (a .png/.pdf suffix is dropped), both checked writable
+    now, before any work (ValueError naming ``name`` otherwise)."""
     p = Path(path)
     stem = p.with_suffix("") if p.suffix.lower() in (".png", ".pdf") else p
-    if stem.parent and not stem.parent.exists():
-        raise ValueError(f"plot: directory {stem.parent} does not exist")
-    return stem
-
-
-def save(fig, path: str) -> list[Path]:
-    stem = _stem(path)
-    outs = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    outs = [Path(f"{stem}.png"), Path(f"{stem}.pdf")]
     for out in outs:
-        fig.savefig(out, dpi=150, bbox_inches="tight")
+        io.check_file(out, name=name)
+    return outs
+
+
+def _stem(path: str) -> Path:
+    return figure_paths(path)[0].with_suffix("")
+
+
+def save(fig, path: str, name: str = "plot", **savefig) -> list[Path]:
+    """Write ``fig`` as FILE.png and FILE.pdf, the two together atomically (old pair kept on failure)."""
+    outs = figure_paths(path, name=name)
+    savefig = {"dpi": 150, "bbox_inches": "tight", **savefig}
+    with io.OutputSet(paths=outs, name=name) as files:
+        for out in outs:
+            fig.savefig(files.path(str(out)), **savefig)
     return outs
 
 
