@@ -496,6 +496,27 @@ def ode_step_coef_C(a, b, a_s, b_s, sigma2):
     return -a*numpy.sqrt(a_s**2*sigma2 + b_s**2)/numpy.sqrt(a**2*sigma2 + b**2) + a_s
 
 
+def sde_step_clock(a, b, sigma2):
+    """reverse-SDE clock snr = a^2/Gamma: each exact step adds C (snr_s - snr_t) to a x/Gamma."""
+    _x0 = a**2
+    return _x0/(_x0*sigma2 + b**2)
+
+
+def ode_step_clock(a, b, sigma2):
+    """probability-flow clock lambda = a/sqrt(Gamma): each exact step adds C d lambda to x/sqrt(Gamma)."""
+    return a/numpy.sqrt(a**2*sigma2 + b**2)
+
+
+def denoiser_coef_x(a, Gamma, sigma2):
+    """coefficient of x in the posterior mean E[x0 | x_t = x] (class or mixture)."""
+    return a*sigma2/Gamma
+
+
+def denoiser_coef_mu(a, Gamma, sigma2):
+    """coefficient of mu_c (class) or sum_k w_k mu_k (mixture) in E[x0 | x_t = x]."""
+    return -(-Gamma + a**2*sigma2)/Gamma
+
+
 def frozen_coef_target(omega):
     """coefficient of mu_c in the frozen centroid C of the guided score."""
     return omega + 1

@@ -37,6 +37,8 @@ __all__ = [
     "sde_transition",
     "ode_transition",
     "frozen_centroid",
+    "step_clock",
+    "denoiser_coefficients",
     "logit_coefficients",
     "logit_upper_bound",
     "start_variance",
@@ -148,6 +150,47 @@ def ode_transition() -> dict[str, sp.Expr]:
 
 
 @cache
+def step_clock() -> dict[str, sp.Expr]:
+    """The clock in which each exact step adds C uniformly: snr for the SDE, lambda = sqrt(snr) for the ODE.
+
+    SDE: in the natural parameter u = a x / Gamma the frozen-C step reads
+    u_s = u_t + C (snr_s - snr_t) + noise of variance (a_s/Gamma_s)^2 var = snr_s - snr_t
+    (both asserted): u is a Brownian motion in the clock snr with drift C. ODE: in
+    z = x/sqrt(Gamma), z_s = z_t + C (lambda_s - lambda_t) (asserted in :func:`ode_transition`).
+    Composing frozen steps therefore integrates C against d snr (SDE) or d lambda (ODE), so a
+    C that varies linearly in that clock over a step is integrated exactly by the frozen step
+    with C replaced by its value at the clock midpoint: the simulator's second-order step
+    extrapolates C there from the last two evaluations.
+    """
+    sde = sde_transition()
+    G_t, G_s = a**2 * sigma2 + b**2, a_s**2 * sigma2 + b_s**2
+    snr_t, snr_s = a**2 / G_t, a_s**2 / G_s
+    assert sp.simplify(sde["coef_x"] * a_s / G_s - a / G_t) == 0
+    assert sp.simplify(sde["coef_C"] * a_s / G_s - (snr_s - snr_t)) == 0
+    assert sp.simplify(sde["var"] * (a_s / G_s) ** 2 - (snr_s - snr_t)) == 0
+    ode_transition()  # asserts the lambda clock
+    return {"sde": a**2 / G_t, "ode": a / sp.sqrt(G_t)}
+
+
+@cache
+def denoiser_coefficients() -> dict[str, sp.Expr]:
+    """D(x) = E[x0 | x_t = x] = coef_x x + coef_mu M, M = mu_c (class c) or sum_k w_k mu_k (mixture).
+
+    Gaussian conditioning of (x0, x_t) given class k: Cov = a sigma2, Var x_t = Gamma, so
+    E[x0 | x_t, k] = mu_k + (a sigma2/Gamma)(x - a mu_k); it is linear in mu_k, so the mixture's
+    posterior mean replaces mu_k by sum_k w_k mu_k. Checked against Tweedie's formula
+    E[x0 | x_t] = (x + b^2 grad log p_t(x))/a with the class score of :mod:`.scores`.
+    """
+    x_, mu_ = sp.symbols("x mu_k", real=True)
+    cond = sp.expand(mu_ + a * sigma2 / Gamma * (x_ - a * mu_))
+    cx, cmu = S.score_coefficients()
+    b2 = Gamma - a**2 * sigma2
+    tweedie = (x_ + b2 * (cx * x_ + cmu * mu_)) / a
+    assert sp.simplify(cond - tweedie) == 0
+    return {"coef_x": sp.simplify(cond.coeff(x_)), "coef_mu": sp.factor(cond.coeff(mu_))}
+
+
+@cache
 def frozen_centroid() -> dict[str, sp.Expr]:
     """Coefficients of mu_c and of m_post = sum_k w_k mu_k in C, from the guided score.
 
@@ -202,6 +245,7 @@ def numeric_functions():
     from .codegen import NumericFunction
 
     sde, ode, frozen = sde_transition(), ode_transition(), frozen_centroid()
+    clock, den = step_clock(), denoiser_coefficients()
     step = (a, b, a_s, b_s, sigma2)
     return [
         NumericFunction("sde_step_coef_x", step, lambda: sde["coef_x"],
@@ -214,6 +258,14 @@ def numeric_functions():
                         "probability-flow exact step t -> s: coefficient of x_t"),
         NumericFunction("ode_step_coef_C", step, lambda: ode["coef_C"],
                         "probability-flow exact step t -> s: coefficient of the frozen centroid C"),
+        NumericFunction("sde_step_clock", (a, b, sigma2), lambda: clock["sde"],
+                        "reverse-SDE clock snr = a^2/Gamma: each exact step adds C (snr_s - snr_t) to a x/Gamma"),
+        NumericFunction("ode_step_clock", (a, b, sigma2), lambda: clock["ode"],
+                        "probability-flow clock lambda = a/sqrt(Gamma): each exact step adds C d lambda to x/sqrt(Gamma)"),
+        NumericFunction("denoiser_coef_x", (a, Gamma, sigma2), lambda: den["coef_x"],
+                        "coefficient of x in the posterior mean E[x0 | x_t = x] (class or mixture)"),
+        NumericFunction("denoiser_coef_mu", (a, Gamma, sigma2), lambda: den["coef_mu"],
+                        "coefficient of mu_c (class) or sum_k w_k mu_k (mixture) in E[x0 | x_t = x]"),
         NumericFunction("frozen_coef_target", (omega,), lambda: frozen["target"],
                         "coefficient of mu_c in the frozen centroid C of the guided score"),
         NumericFunction("frozen_coef_post", (omega,), lambda: frozen["post"],
