@@ -21,10 +21,10 @@ def add_arguments(p):
                    help="alpha = log K / d grid, inclusive, NUM points like numpy.linspace (default 0.01:1:40)")
     p.add_argument("--omega", default="0:6:40", metavar="START:STOP:NUM",
                    help="constant guidance strength grid (default 0:6:40; a negative START needs --omega=-1:6:40)")
-    p.add_argument("--sigma2", type=float, default=1.0, help="within-class variance sigma^2 > 0 (default 1)")
+    p.add_argument("--sigma2", type=float, default=1.0, help="within-class variance sigma^2, 1e-100 <= sigma2 <= 1e100 (default 1)")
     p.add_argument("--sampler", default="sde", choices=("sde", "ode"), help="reverse SDE or probability-flow ODE")
     p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
-    p.add_argument("--xtol", type=float, default=1e-6, help="tolerance of the boundary root in alpha (default 1e-6)")
+    p.add_argument("--xtol", type=float, default=1e-6, help="tolerance of the boundary root in alpha, 1e-12 <= xtol <= 1e-3 (default 1e-6)")
     p.add_argument("--out", default="out", help="output folder (default ./out)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
@@ -84,10 +84,11 @@ def run(args) -> int:
 
     alphas = parse_range(args.alpha, "alpha", minimum=0.0)
     omegas = parse_range(args.omega, "omega")
-    if not (math.isfinite(args.sigma2) and args.sigma2 > 0):
-        raise ValueError(f"sigma2 must be a finite number > 0 (got {args.sigma2:g})")
-    if not (math.isfinite(args.xtol) and args.xtol > 0):
-        raise ValueError(f"xtol must be > 0 (got {args.xtol:g})")
+    from cfg_distortion.model import params as V
+
+    V.sigma2(args.sigma2), V.xtol(args.xtol)
+    for w in (omegas.min(), omegas.max()):
+        V.omega_bound(w)
     from cfg_distortion import io
 
     files_out = io.OutputSet(args.out, [f"{STEM}.csv", f"{STEM}.png", f"{STEM}.pdf"], name="out")  # before work

@@ -34,7 +34,7 @@ from cfg_distortion.model.process import get_process
 from cfg_distortion.model.rates import classification_margin
 
 XTOL = 1e-9  # absolute tolerance of brentq on the window start t1
-V_TOL = 1e-4  # v(0) must equal sigma2 to this (the issue's target); the root reaches ~1e-9
+V_TOL = 1e-4  # v(0) must equal sigma2 to this times min(1, sigma2); the root reaches ~1e-9
 MAX_STRENGTH = 64.0
 
 
@@ -128,11 +128,14 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
     bad input and :class:`NoWindowError` when no window works (with the reason).
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, None)
-    W = V.positive("omega_max", omega_max)
-    w0 = V.finite("omega_window", omega_window, "omega_window < 0")
+    W = V.omega_bound(V.positive("omega_max", omega_max), "omega_max")
+    w0 = V.omega_bound(omega_window, "omega_window")
     if w0 >= 0:
         raise ValueError(f"omega_window must be < 0 (got {w0:g})")
     max_strength = V.positive("max_strength", max_strength)
+    if max_strength > -V.OMEGA_MIN:
+        raise ValueError(f"max_strength must satisfy 0 < max_strength <= {-V.OMEGA_MIN:g} (got {max_strength:g}): "
+                         f"{V.OMEGA_REASON}")
     if abs(w0) > max_strength:
         raise ValueError(f"|omega_window| must be <= max_strength = {max_strength:g} (got {w0:g})")
 
@@ -170,8 +173,9 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
         spec = window_schedule(W, w, t_start, t_end)
         tr = trajectory(alpha, sigma2=sigma2, schedule=spec, sampler=sampler, process=process)
         count[0] += 1
-        if abs(tr.v_final - sigma2) > V_TOL:
-            raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach {V_TOL:g} "
+        if abs(tr.v_final - sigma2) > V_TOL * min(1.0, sigma2):  # relative below sigma2 = 1
+            raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach "
+                                f"{V_TOL * min(1.0, sigma2):g} "
                                 f"(v(0) - sigma2 = {tr.v_final - sigma2:.3g}): v(0) is not continuous there")
         last = (w, t_start, tr)
         if tr.classified:
@@ -213,7 +217,7 @@ INTERVAL_SIGMA = (0.28, 5.42)
 def standard_schedules(alpha, sigma2, omega=3.0, sampler: str = "sde", process: str = "ou") -> list[dict]:
     """Rows (name, spec, description) of the standard schedules at guidance strength ``omega``."""
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, None)
-    W = V.positive("omega", omega)
+    W = V.omega_bound(V.positive("omega", omega))
     return [
         {"name": "constant", "schedule": f"const:{_num(W)}", "description": "omega = W at all times"},
         {"name": "interval", "schedule": f"interval-sigma:{_num(W)},{INTERVAL_SIGMA[0]},{INTERVAL_SIGMA[1]}",

@@ -198,20 +198,18 @@ def validate_inputs(alpha, sigma2, sampler, process, T):
         raise ValueError(f"alpha must be a number >= 0 or inf (got {alpha!r})") from None
     if math.isnan(alpha) or alpha < 0:
         raise ValueError(f"alpha must be >= 0 or inf (got {alpha})")
-    sigma2 = V.finite("sigma2", sigma2, "sigma2 > 0")
-    if sigma2 <= 0:
-        raise ValueError(f"sigma2 must be > 0 (got {sigma2:g})")
+    sigma2 = V.sigma2(sigma2)
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of sde, ode (got {sampler!r})")
     V.process(process)
-    if T is None:
-        T = DEFAULT_T[(process, sampler)]
-    T = V.finite("T", T, "T > 0")
-    if T <= 0:
-        raise ValueError(f"T must be > 0 (got {T:g})")
-    if process == "flow" and T >= 1:
-        raise ValueError(f"T must satisfy 0 < T < 1 for process flow (got {T:g})")
+    T = V.start_time(DEFAULT_T[(process, sampler)] if T is None else T, process)
     return alpha, sigma2, sampler, process, T
+
+
+def state_atol(atol, sigma2):
+    """Absolute tolerances of (m, v): ``atol`` for m (O(1)), ``atol * min(1, sigma2)`` for v, which
+    ends near sigma2: the tolerance scales with the problem, so a tiny sigma2 is resolved."""
+    return np.array([atol, atol * min(1.0, sigma2)])
 
 
 def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", process="ou", T=None,
@@ -221,9 +219,10 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
     Give either ``omega`` (constant) or ``schedule`` (a spec string of
     :mod:`.schedules`, or a callable omega(t)). ``alpha = inf`` keeps branch G throughout
     (K -> infinity at fixed d). Raises ValueError on bad input and ConvergenceError when
-    the solver fails.
+    the solver fails. ``atol`` is the absolute tolerance of m; that of v is scaled by min(1, sigma2).
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, T)
+    atol = state_atol(atol, sigma2)
     sched = guidance(omega, schedule, T, required=True, process=process)
     model = _Model(alpha, sigma2, sched, sampler, process)
     p = model.p
@@ -258,6 +257,7 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
             branch = _switch(branch, model.decide(stop, y, branch), stop, history, switches)
     traj = Trajectory(alpha, sigma2, sched.spec, sampler, process, T, np.array(ts), np.array(ms),
                       np.array(vs), labels, switches, history, pieces=pieces)
+    V.finite_result("DMF trajectory", m_final=traj.m_final, v_final=traj.v_final)
     _diagnose(model, traj)
     return traj
 

@@ -30,6 +30,7 @@ from scipy.integrate import RK45
 
 from cfg_distortion import _generated as G
 from cfg_distortion.meanfield import dmf
+from cfg_distortion.model import params as V
 from cfg_distortion.model.process import get_process
 from cfg_distortion.meanfield.flow import H_TOL, Flow
 from cfg_distortion.model.divergence import kl_array, w2_array
@@ -139,8 +140,9 @@ def _validate(alpha, omega, sigma2, sampler, process, T):
         raise ValueError("no grid points")
     if np.any(np.isnan(alpha)) or np.any(alpha < 0):
         raise ValueError(f"alpha must be >= 0 or inf (got {alpha[np.isnan(alpha) | (alpha < 0)][0]})")
-    if not np.all(np.isfinite(omega)):
-        raise ValueError(f"omega must be finite (got {omega[~np.isfinite(omega)][0]})")
+    bad = ~((omega >= V.OMEGA_MIN) & (omega <= V.OMEGA_MAX))
+    if bad.any():
+        V.omega_bound(omega[bad][0])  # raises with the range and its reason
     _, sigma2, sampler, process, T = dmf.validate_inputs(0.0, sigma2, sampler, process, T)
     return alpha, omega, sigma2, sampler, process, T
 
@@ -156,6 +158,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     """
     alpha, omega, sigma2, sampler, process, T = _validate(alpha, omega, sigma2, sampler, process, T)
     flow = Flow(sigma2, sampler, process)
+    atol_y = dmf.state_atol(atol, sigma2)[:, None]  # v's tolerance scales with sigma2
     n = alpha.size
     y = np.empty((2, n))
     y[0], y[1] = 0.0, float(G.start_variance(flow.p.a(T), flow.p.Gamma(T, sigma2)))
@@ -187,7 +190,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
             h = -t
         with np.errstate(all="ignore"):
             y_new, K, err = _dp_step(flow, t, y, h, in_c, omega, f0)
-            scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+            scale = atol_y + rtol * np.maximum(np.abs(y), np.abs(y_new))
             ratio = np.max(np.abs(err) / scale, axis=0)
         ratio = np.where(live, ratio, 0.0)
         bad = live & ~np.isfinite(ratio)
@@ -421,6 +424,7 @@ def boundary(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, xtol=1e
     at its low end and not at its high end. ``tolerance`` is the final bracket width (<= xtol).
     :func:`boundary_point` is the per-point brentq reference."""
     omegas = np.asarray(omegas, dtype=float).ravel()
+    xtol = V.xtol(xtol)
     kw = dict(sigma2=sigma2, sampler=sampler, process=process, T=T)
     a0 = float(get_process(process).alpha_c(0.0, sigma2))
     guess = endpoint_alpha(omegas, alpha_max=alpha_max, **kw)

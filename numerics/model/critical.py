@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from cfg_distortion import _generated as G
 from cfg_distortion.model import params as V
 from cfg_distortion.model.process import get_process
@@ -78,9 +80,14 @@ class ClassificationTime:
 
 def _alpha_c_value(t: float, sigma2: float, process: str) -> float:
     p = get_process(process)
-    if float(p.Gamma(t, sigma2)) == 0.0:  # point-mass classes at t = 0
+    Gamma = float(p.Gamma(t, sigma2))
+    if Gamma == 0.0:  # point-mass classes at t = 0
         return math.inf
-    return float(p.alpha_c(t, sigma2))
+    with np.errstate(over="ignore"):
+        value = float(p.alpha_c(t, sigma2))
+    if math.isinf(value):  # SNR_t = a^2/Gamma overflowed (Gamma < 1/float max): log1p(snr) in logs
+        value = 0.5 * (math.log(Gamma + float(p.a(t)) ** 2) - math.log(Gamma))
+    return value
 
 
 def alpha_c(t, sigma2, process: str = "ou") -> Threshold:

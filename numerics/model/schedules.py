@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from cfg_distortion.model.params import finite
+from cfg_distortion.model.params import OMEGA_MAX, OMEGA_MIN, OMEGA_REASON, omega_bound
 
 GRAMMAR = ("const:W | affine:W0,SLOPE | interval:W,t_lo,t_hi | interval-sigma:W,sigma_lo,sigma_hi | "
            "linear:w_T,w_0 | piecewise:t1:w1,t2:w2,...")
@@ -131,8 +131,25 @@ def guidance(omega=None, schedule=None, T: float = 10.0, required: bool = False,
     if required and omega is None and schedule is None:
         raise ValueError("give exactly one of omega and schedule")
     if omega is not None:
-        return parse_schedule(f"const:{finite('omega', omega, 'a real number')!r}", T)
-    return as_schedule(schedule if schedule is not None else 0.0, T, process)
+        return parse_schedule(f"const:{omega_bound(omega)!r}", T)
+    return within_range(as_schedule(schedule if schedule is not None else 0.0, T, process), T)
+
+
+def within_range(sched: Schedule, T: float, samples: int = 1025) -> Schedule:
+    """``sched`` if omega(t) stays in [OMEGA_MIN, OMEGA_MAX] on [0, T] (exact for the grammar, whose
+    pieces are affine: checked at samples, at the ends and on both sides of every breakpoint)."""
+    T = float(T) if math.isfinite(T) else 1e12
+    edges = [b for b in sched.breakpoints if 0 <= b <= T]
+    ts = np.concatenate([np.linspace(0.0, T, samples), edges, np.nextafter(edges, 0.0), np.nextafter(edges, T)])
+    with np.errstate(all="ignore"):
+        values = np.asarray(sched(ts), dtype=float)
+    bad = ~((values >= OMEGA_MIN) & (values <= OMEGA_MAX))
+    if bad.any():
+        shown = f"{values[bad][0]:g}" if np.isfinite(values[bad][0]) else "a value out of float range"
+        raise ValueError(f"schedule {sched.spec!r} reaches omega = {shown} at t = {ts[bad][0]:g} in "
+                         f"[0, T = {T:g}]: omega must satisfy {OMEGA_MIN:g} <= omega <= {OMEGA_MAX:g} "
+                         f"({OMEGA_REASON})")
+    return sched
 
 
 def as_schedule(obj, T: float = 10.0, process: str | None = None) -> Schedule:
