@@ -2,7 +2,6 @@
 boundary alpha_c(omega, sigma2), a CSV and a figure (PNG and PDF)."""
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
@@ -11,16 +10,17 @@ import time
 from cfg_distortion.cli.report import emit_json, fmt, table
 from cfg_distortion.model.params import PROCESSES
 
-CSV_COLUMNS = ["alpha", "omega", "t_switch", "m_final", "v_final", "classified", "mean_shift", "variance_ratio",
-               "kl", "w2", "g_frozen", "n_switches", "integrator", "status"]
 STEM = "phase_diagram"
 
 
 def add_arguments(p):
-    p.add_argument("--alpha", default="0.01:1:40", metavar="START:STOP:NUM",
-                   help="alpha = log K / d grid, inclusive, NUM points like numpy.linspace (default 0.01:1:40)")
-    p.add_argument("--omega", default="0:6:40", metavar="START:STOP:NUM",
-                   help="constant guidance strength grid (default 0:6:40; a negative START needs --omega=-1:6:40)")
+    p.add_argument("--alpha", default=None, metavar="START:STOP:NUM",
+                   help="alpha = log K / d grid, inclusive, NUM points like numpy.linspace (default: 40 or more "
+                        "points in a round step up to 1.25 x the boundary's largest alpha for this sigma2, sampler "
+                        "and omega range; 0.025:1.025:41 at sigma2 = 1)")
+    p.add_argument("--omega", default="0:6:41", metavar="START:STOP:NUM",
+                   help="constant guidance strength grid, -100 <= omega <= 1e5 (default 0:6:41, step 0.15; a "
+                        "negative START needs --omega=-1:6:40)")
     p.add_argument("--sigma2", type=float, default=1.0, help="within-class variance sigma^2, 1e-100 <= sigma2 <= 1e100 (default 1)")
     p.add_argument("--sampler", default="sde", choices=("sde", "ode"), help="reverse SDE or probability-flow ODE")
     p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
@@ -46,32 +46,12 @@ def parse_range(text: str, name: str, minimum: float | None = None):
         raise ValueError(f"--{name}: NUM must be an integer >= 1 (got {parts[2]!r})") from None
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise ValueError(f"--{name}: START and STOP must be finite (got {text!r})")
-    if num < 1:
-        raise ValueError(f"--{name}: NUM must be >= 1 (got {num})")
+    if not 1 <= num <= 10**7:
+        raise ValueError(f"--{name}: NUM must satisfy 1 <= NUM <= 1e7 (got {num})")
     if minimum is not None and min(start, stop) < minimum:
         raise ValueError(f"--{name}: {name} must be >= {minimum:g} (got {text!r})")
     return np.linspace(start, stop, num)
 
-
-def _cell(x):
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.12g}"
-
-
-def write_csv(path, res, failed_idx):
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        shift, ratio, kl, w2 = res.mean_shift, res.variance_ratio, res.kl, res.w2
-        for i in range(res.alpha.size):
-            if i in failed_idx:
-                w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), "", "", "", "", "", "", "", "", "", "", "per-point",
-                            "failed: " + failed_idx[i]])
-                continue
-            w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), _cell(float(res.t_switch[i])),
-                        _cell(res.m_final[i]), _cell(res.v_final[i]), str(bool(res.classified[i])).lower(),
-                        _cell(shift[i]), _cell(ratio[i]), _cell(float(kl[i])), _cell(float(w2[i])),
-                        str(bool(res.g_frozen[i])).lower(), int(res.n_switches[i]),
-                        "per-point" if res.fallback[i] else "vectorised", "ok"])
 
 
 def run(args) -> int:
@@ -82,30 +62,40 @@ def run(args) -> int:
     from cfg_distortion.plots import phase as phase_figure
     from cfg_distortion.model.process import get_process
 
-    alphas = parse_range(args.alpha, "alpha", minimum=0.0)
-    omegas = parse_range(args.omega, "omega")
+    from cfg_distortion import io
     from cfg_distortion.model import params as V
 
+    alphas = None if args.alpha is None else parse_range(args.alpha, "alpha", minimum=0.0)
+    omegas = parse_range(args.omega, "omega")
     V.sigma2(args.sigma2), V.xtol(args.xtol)
     for w in (omegas.min(), omegas.max()):
         V.omega_bound(w)
-    from cfg_distortion import io
-
-    files_out = io.OutputSet(args.out, [f"{STEM}.csv", f"{STEM}.png", f"{STEM}.pdf"], name="out")  # before work
-    out = args.out
+    names = {"csv": f"{STEM}.csv", "boundary": f"{STEM}_boundary.csv", "png": f"{STEM}.png", "pdf": f"{STEM}.pdf"}
+    files_out = io.OutputSet(args.out, list(names.values()), name="out")  # before any work
+    files = {key: os.path.join(args.out, name) for key, name in names.items()}
     kw = dict(sampler=args.sampler, process=args.process)
     start = time.perf_counter()
+    timings, last = {}, [start]
 
+    def lap(name):  # seconds since the previous lap, for the JSON "timings"
+        now = time.perf_counter()
+        timings[name], last[0] = round(now - last[0], 3), now
+
+    if alphas is None:
+        alphas = phase.default_alphas(omegas, args.sigma2, **kw)
+        lap("default_alpha")
     with tqdm(total=1000, desc="grid", unit="‰", disable=None, leave=False, file=sys.stderr) as bar:
         grid = phase.phase_grid(alphas, omegas, args.sigma2, progress=bar, **kw)
     res = grid.points
+    lap("grid")
     with tqdm(desc="boundary (integrations)", disable=None, leave=False, file=sys.stderr) as bar:
         bnd = phase.boundary(omegas, args.sigma2, xtol=args.xtol, progress=bar, **kw)
+    lap("boundary")
     lim = phase.limits(omegas, args.sigma2, **kw)
+    lap("limits")
     alpha_c0 = float(get_process(args.process).alpha_c(0.0, args.sigma2))
-
+    warnings = phase.boundary_warnings(bnd, alphas)
     failed = {i: msg for i, msg in res.failed}
-    files = {ext: os.path.join(out, f"{STEM}.{ext}") for ext in ("csv", "png", "pdf")}
 
     from cfg_distortion.model import critical
 
@@ -113,10 +103,13 @@ def run(args) -> int:
         value = critical.t_c(alpha, args.sigma2, args.process).t_c
         return np.nan if value is None else value
 
-    with files_out:  # CSV and figures replace the old set together, or not at all
-        write_csv(files_out.path(f"{STEM}.csv"), res, failed)
+    with files_out:  # CSVs and figures replace the old set together, or not at all
+        files_out.path(names["csv"]).write_text(phase.grid_csv_text(res))
+        files_out.path(names["boundary"]).write_text(phase.boundary_csv_text(bnd))
+        lap("csv")
         phase_figure.draw(str(files_out.stem(STEM)), grid, bnd, lim, sigma2=args.sigma2, alpha_c0=alpha_c0,
                           t_c=t_c, **kw)
+        lap("figure")
     seconds = time.perf_counter() - start
     finite = [b for b in bnd if b.alpha_c is not None]
     summary = {
@@ -131,7 +124,7 @@ def run(args) -> int:
         "classified_fraction": float(np.mean(res.classified)),
         "per_point_fallback": int(res.fallback.sum()), "steps": res.steps,
         "failed": [{"alpha": float(res.alpha[i]), "omega": float(res.omega[i]), "error": m} for i, m in failed.items()],
-        "seconds": round(seconds, 3),
+        "warnings": warnings, "seconds": round(seconds, 3), "timings": timings,
     }
     if args.json:
         emit_json(summary)
@@ -144,6 +137,8 @@ def run(args) -> int:
         print(f"alpha_c(t=0) = {fmt(alpha_c0)} (unguided threshold log(1 + SNR_0)/2)")
         for key, path in files.items():
             print(f"wrote {path}")
+    for line in warnings:
+        print(f"cfg-distortion phase-diagram: warning: {line}", file=sys.stderr)
     for i, msg in list(failed.items())[:10]:
         print(f"cfg-distortion phase-diagram: integration failed at alpha={res.alpha[i]:g}, omega={res.omega[i]:g}: "
               f"{msg}", file=sys.stderr)

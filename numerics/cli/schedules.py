@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from cfg_distortion.cli.report import emit_json, table
+from cfg_distortion.cli.report import emit_json, fmt, table
 from cfg_distortion.model.params import PROCESSES
 
 SAMPLERS = ("sde", "ode")
@@ -38,7 +38,7 @@ def run(args) -> int:
                    "sampler": args.sampler, "process": args.process})
         return 0
     print(table(rows, ["name", "mean_shift", "variance_ratio", "kl", "w2", "classified", "t_switch", "schedule"]))
-    print(f"\nalpha = {args.alpha:g}, sigma2 = {args.sigma2:g}, omega = {args.omega:g}, {args.sampler}, "
+    print(f"\nalpha = {fmt(args.alpha)}, sigma2 = {args.sigma2:g}, omega = {args.omega:g}, {args.sampler}, "
           f"{args.process}; mean_shift = m(0) - 1, variance_ratio = v(0)/sigma2 (1 = class law), t_switch = "
           "first switch to the target branch; kl, w2 = KL and W2^2 to the class law per dimension")
     for r in rows:

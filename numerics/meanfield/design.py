@@ -22,6 +22,7 @@ Every number comes from :func:`.dmf.trajectory`; nothing here re-types a drift.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,7 +150,7 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
                              "(branch G, where guidance acts, never occurs or leaves no trace)"], **common)
     if not baseline.classified:
         raise NoWindowError(
-            f"constant omega = {W:g} never classifies the sample (branch G down to t = 0 at alpha = {alpha:g}, "
+            f"constant omega = {W:g} never classifies the sample (branch G down to t = 0 at {_alpha_text(alpha)}, "
             f"sigma2 = {sigma2:g}); a negative window only lowers m further, so none can restore v(0) = sigma2 "
             f"and keep the class separable")
     t_end = baseline.t_switch[0]
@@ -189,7 +190,11 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
         f"no window keeps the sample classified: restoring v(0) = sigma2 = {sigma2:g} lowers the overlap to "
         f"m(0) = {tr.m_final:.4g} (constant omega: {baseline.m_final:.4g}), where the classification margin at "
         f"t = 0 is {margin:.3g} < 0, for every strength tried ({', '.join(f'{x:g}' for x in tried)}); the "
-        f"class is separable at alpha = {alpha:g} only with the variance shrunk")
+        f"class is separable at {_alpha_text(alpha)} only with the variance shrunk")
+
+
+def _alpha_text(alpha: float) -> str:
+    return "K -> infinity (alpha = log K / d unbounded)" if math.isinf(alpha) else f"alpha = {alpha:g}"
 
 
 def _window_start(f, t_end: float, T: float, xtol: float) -> float | None:

@@ -63,14 +63,16 @@ def draw(path_stem, grid, boundary, limits, *, sigma2, sampler, process, alpha_c
     b_al = np.array([b.alpha_c for b in boundary if b.alpha_c is not None])
     for ax, (name, label, z) in zip(axes[0], maps):
         ax.set_facecolor("0.8")
-        mesh = ax.pcolormesh(ea, eo, np.ma.masked_invalid(z.T), shading="flat", cmap="viridis")
+        # rasterised: a vector PDF of a 10^5-cell mesh took a minute to write and to open
+        mesh = ax.pcolormesh(ea, eo, np.ma.masked_invalid(z.T), shading="flat", cmap="viridis", rasterized=True)
         fig.colorbar(mesh, ax=ax, label=label)
         if b_al.size:
             ax.plot(b_al, b_om, color="white", lw=2, label=r"$\alpha_c(\omega)$: classification boundary")
         ax.axvline(alpha_c0, color="white", ls="--", lw=1.5, label=r"$\alpha_c(t{=}0)=\frac{1}{2}\log(1+1/\sigma^2)$")
         if unclassified.any() and alphas.size > 1 and omegas.size > 1:
-            ax.contourf(alphas, omegas, unclassified.T.astype(float), levels=[0.5, 1.5], colors="none",
-                        hatches=["//"])
+            hatched = ax.contourf(alphas, omegas, unclassified.T.astype(float), levels=[0.5, 1.5], colors="none",
+                                  hatches=["//"])
+            hatched.set_rasterized(True)
             ax.plot([], [], color="none", label="hatched: ends unclassified (branch G)")
         ax.set_xlim(ea[0], ea[-1])
         ax.set_ylim(eo[0], eo[-1])
