@@ -1,18 +1,13 @@
 """`cfg-distortion phase-diagram`: switching time and distortion over (alpha, omega), the
-boundary alpha_c(omega, sigma2), a CSV and a figure (PNG and PDF)."""
+boundary alpha_c(omega, sigma2), a CSV and a figure (PNG and PDF); API: cd.phase_diagram."""
 from __future__ import annotations
 
-import csv
-import math
 import os
 import sys
-import time
 
+from cfg_distortion.cli.arguments import add_json, add_out, add_process, add_sampler, add_sigma2
 from cfg_distortion.cli.report import emit_json, fmt, table
-from cfg_distortion.model.params import PROCESSES
 
-CSV_COLUMNS = ["alpha", "omega", "t_switch", "m_final", "v_final", "classified", "mean_shift", "variance_ratio",
-               "kl", "w2", "g_frozen", "n_switches", "integrator", "status"]
 STEM = "phase_diagram"
 
 
@@ -21,131 +16,47 @@ def add_arguments(p):
                    help="alpha = log K / d grid, inclusive, NUM points like numpy.linspace (default 0.01:1:40)")
     p.add_argument("--omega", default="0:6:40", metavar="START:STOP:NUM",
                    help="constant guidance strength grid (default 0:6:40; a negative START needs --omega=-1:6:40)")
-    p.add_argument("--sigma2", type=float, default=1.0, help="within-class variance sigma^2 > 0 (default 1)")
-    p.add_argument("--sampler", default="sde", choices=("sde", "ode"), help="reverse SDE or probability-flow ODE")
-    p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
+    add_sigma2(p)
+    add_sampler(p)
+    add_process(p)
     p.add_argument("--xtol", type=float, default=1e-6, help="tolerance of the boundary root in alpha (default 1e-6)")
-    p.add_argument("--out", default="out", help="output folder (default ./out)")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-
-
-def parse_range(text: str, name: str, minimum: float | None = None):
-    """'START:STOP:NUM' -> numpy.linspace(START, STOP, NUM); ValueError with one line otherwise."""
-    import numpy as np
-
-    parts = str(text).split(":")
-    if len(parts) != 3:
-        raise ValueError(f"--{name} must be START:STOP:NUM (got {text!r})")
-    try:
-        start, stop = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ValueError(f"--{name}: START and STOP must be numbers (got {text!r})") from None
-    try:
-        num = int(parts[2])
-    except ValueError:
-        raise ValueError(f"--{name}: NUM must be an integer >= 1 (got {parts[2]!r})") from None
-    if not (math.isfinite(start) and math.isfinite(stop)):
-        raise ValueError(f"--{name}: START and STOP must be finite (got {text!r})")
-    if num < 1:
-        raise ValueError(f"--{name}: NUM must be >= 1 (got {num})")
-    if minimum is not None and min(start, stop) < minimum:
-        raise ValueError(f"--{name}: {name} must be >= {minimum:g} (got {text!r})")
-    return np.linspace(start, stop, num)
-
-
-def _cell(x):
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.12g}"
-
-
-def write_csv(path, res, failed_idx):
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        shift, ratio, kl, w2 = res.mean_shift, res.variance_ratio, res.kl, res.w2
-        for i in range(res.alpha.size):
-            if i in failed_idx:
-                w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), "", "", "", "", "", "", "", "", "", "", "per-point",
-                            "failed: " + failed_idx[i]])
-                continue
-            w.writerow([_cell(res.alpha[i]), _cell(res.omega[i]), _cell(float(res.t_switch[i])),
-                        _cell(res.m_final[i]), _cell(res.v_final[i]), str(bool(res.classified[i])).lower(),
-                        _cell(shift[i]), _cell(ratio[i]), _cell(float(kl[i])), _cell(float(w2[i])),
-                        str(bool(res.g_frozen[i])).lower(), int(res.n_switches[i]),
-                        "per-point" if res.fallback[i] else "vectorised", "ok"])
+    add_out(p, f"{STEM}.csv, .png and .pdf")
+    add_json(p)
 
 
 def run(args) -> int:
-    import numpy as np
-    from tqdm import tqdm
+    from cfg_distortion import api, io
+    from cfg_distortion.model import params as V
 
-    from cfg_distortion.meanfield import phase
-    from cfg_distortion.plots import phase as phase_figure
-    from cfg_distortion.model.process import get_process
-
-    alphas = parse_range(args.alpha, "alpha", minimum=0.0)
-    omegas = parse_range(args.omega, "omega")
-    if not (math.isfinite(args.sigma2) and args.sigma2 > 0):
-        raise ValueError(f"sigma2 must be a finite number > 0 (got {args.sigma2:g})")
-    if not (math.isfinite(args.xtol) and args.xtol > 0):
-        raise ValueError(f"xtol must be > 0 (got {args.xtol:g})")
-    from cfg_distortion import io
-
+    V.linspace_range(args.alpha, "alpha", minimum=0.0)  # bad input before the folder is touched
+    V.linspace_range(args.omega, "omega")
+    V.positive("sigma2", args.sigma2)
+    V.positive("xtol", args.xtol)
     files_out = io.OutputSet(args.out, [f"{STEM}.csv", f"{STEM}.png", f"{STEM}.pdf"], name="out")  # before work
-    out = args.out
-    kw = dict(sampler=args.sampler, process=args.process)
-    start = time.perf_counter()
-
-    with tqdm(total=1000, desc="grid", unit="‰", disable=None, leave=False, file=sys.stderr) as bar:
-        grid = phase.phase_grid(alphas, omegas, args.sigma2, progress=bar, **kw)
-    res = grid.points
-    with tqdm(desc="boundary (integrations)", disable=None, leave=False, file=sys.stderr) as bar:
-        bnd = phase.boundary(omegas, args.sigma2, xtol=args.xtol, progress=bar, **kw)
-    lim = phase.limits(omegas, args.sigma2, **kw)
-    alpha_c0 = float(get_process(args.process).alpha_c(0.0, args.sigma2))
-
-    failed = {i: msg for i, msg in res.failed}
-    files = {ext: os.path.join(out, f"{STEM}.{ext}") for ext in ("csv", "png", "pdf")}
-
-    from cfg_distortion.model import critical
-
-    def t_c(alpha):
-        value = critical.t_c(alpha, args.sigma2, args.process).t_c
-        return np.nan if value is None else value
+    res = api.phase_diagram(args.alpha, args.omega, sigma2=args.sigma2, sampler=args.sampler, process=args.process,
+                            xtol=args.xtol, progress=True)
+    import matplotlib.pyplot as plt
 
     with files_out:  # CSV and figures replace the old set together, or not at all
-        write_csv(files_out.path(f"{STEM}.csv"), res, failed)
-        phase_figure.draw(str(files_out.stem(STEM)), grid, bnd, lim, sigma2=args.sigma2, alpha_c0=alpha_c0,
-                          t_c=t_c, **kw)
-    seconds = time.perf_counter() - start
-    finite = [b for b in bnd if b.alpha_c is not None]
-    summary = {
-        "files": files,
-        "points": int(res.alpha.size), "alpha": [float(alphas[0]), float(alphas[-1]), int(alphas.size)],
-        "omega": [float(omegas[0]), float(omegas[-1]), int(omegas.size)],
-        "sigma2": args.sigma2, "sampler": args.sampler, "process": args.process,
-        "boundary": [b.to_json() for b in bnd],
-        "boundary_tolerance": max((b.tolerance for b in finite), default=args.xtol),
-        "boundary_method": "bracketed Illinois regula falsi in alpha on the signed final margin, vectorised over omega",
-        "alpha_c_t0": alpha_c0,
-        "classified_fraction": float(np.mean(res.classified)),
-        "per_point_fallback": int(res.fallback.sum()), "steps": res.steps,
-        "failed": [{"alpha": float(res.alpha[i]), "omega": float(res.omega[i]), "error": m} for i, m in failed.items()],
-        "seconds": round(seconds, 3),
-    }
+        res.to_csv(files_out.path(f"{STEM}.csv"))
+        plt.close(res.plot(files_out.stem(STEM)))
+    files = {ext: os.path.join(args.out, f"{STEM}.{ext}") for ext in ("csv", "png", "pdf")}
     if args.json:
-        emit_json(summary)
+        emit_json({"files": files, **res.to_json()})
     else:
-        print(f"phase diagram: {res.alpha.size} points ({alphas.size} alpha x {omegas.size} omega), sigma2 = "
-              f"{fmt(args.sigma2)}, {args.sampler}, {args.process}; {res.fallback.sum()} per-point, {seconds:.1f} s")
+        p = res.grid.points
+        print(f"phase diagram: {p.alpha.size} points ({res.alphas.size} alpha x {res.omegas.size} omega), sigma2 = "
+              f"{fmt(res.sigma2)}, {res.sampler}, {res.process}; {p.fallback.sum()} per-point, {res.seconds:.1f} s")
         rows = [{"omega": b.omega, "alpha_c": b.alpha_c, "tolerance": b.tolerance, "note": b.note or None}
-                for b in bnd[:: max(1, len(bnd) // 12)]]
+                for b in res.boundary[:: max(1, len(res.boundary) // 12)]]
         print(table(rows, ["omega", "alpha_c", "tolerance", "note"]))
-        print(f"alpha_c(t=0) = {fmt(alpha_c0)} (unguided threshold log(1 + SNR_0)/2)")
-        for key, path in files.items():
+        print(f"alpha_c(t=0) = {fmt(res.alpha_c_t0)} (unguided threshold log(1 + SNR_0)/2)")
+        for path in files.values():
             print(f"wrote {path}")
-    for i, msg in list(failed.items())[:10]:
-        print(f"cfg-distortion phase-diagram: integration failed at alpha={res.alpha[i]:g}, omega={res.omega[i]:g}: "
-              f"{msg}", file=sys.stderr)
+    failed = res.failed
+    for alpha, omega, msg in failed[:10]:
+        print(f"cfg-distortion phase-diagram: integration failed at alpha={alpha:g}, omega={omega:g}: {msg}",
+              file=sys.stderr)
     if len(failed) > 10:
         print(f"cfg-distortion phase-diagram: ... and {len(failed) - 10} more failed points "
               "(see the CSV status column)", file=sys.stderr)
