@@ -38,9 +38,29 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
     __version__ = "0+unknown"
 
-from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, finite_d, phase_diagram,
-                                simulate, t_c, trajectory, validate)
+import types as _types
+
+import cfg_distortion.finite_d as _finite_d_package
+from cfg_distortion import api
+from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, simulate, t_c,
+                                trajectory, validate)
 from cfg_distortion.result import GridResult, Result
+
+
+class _CallableSubpackage(_types.ModuleType):
+    """``cd.finite_d`` is both the subpackage ``cfg_distortion.finite_d`` (``cd.finite_d.simulator``)
+    and the API function :func:`cfg_distortion.api.finite_d` (``cd.finite_d(20, alpha=0.3, omega=3)``):
+    calling the package calls the function, so neither name shadows the other."""
+
+    def __call__(self, *args, **kwargs):
+        return api.finite_d(*args, **kwargs)
+
+
+_finite_d_package.__class__ = _CallableSubpackage
+_CallableSubpackage.__call__.__doc__ = api.finite_d.__doc__
+_finite_d_package.__doc__ = f"{_finite_d_package.__doc__}\n\nCalled, ``cd.finite_d(...)`` is :func:`cfg_distortion.api.finite_d`:\n\n{api.finite_d.__doc__}"
+_finite_d_package.__signature__ = __import__("inspect").signature(api.finite_d)
+finite_d = _finite_d_package
 
 __all__ = ["__version__", "Result", "GridResult", "theory", "alpha_c", "t_c", "trajectory", "phase_diagram",
            "design_schedule", "compare_schedules", "simulate", "finite_d", "validate", "equations"]
