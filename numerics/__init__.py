@@ -1,6 +1,23 @@
 """cfg-distortion: why classifier-free guidance loses diversity, from first principles.
 
-The public API (``import cfg_distortion as cd``) is built here from the layers behind it:
+``import cfg_distortion as cd`` gives the public API (:mod:`cfg_distortion.api`):
+
+- ``cd.alpha_c(t, sigma2, process)``, ``cd.t_c(alpha, sigma2, process)``: classification
+  threshold and time (closed forms)
+- ``cd.trajectory(alpha, omega | schedule=..., sigma2=1, sampler="sde", process="ou")``: the
+  d -> infinity mean-field trajectory m(t), v(t) with its branch switches (``.sample(ts)``)
+- ``cd.phase_diagram(alpha="0.01:1:40", omega="0:6:40", ...)``: the grid over (alpha, omega)
+  and the boundary alpha_c(omega) (``.to_csv()``, ``.plot()``)
+- ``cd.design_schedule(alpha, omega, ...)``, ``cd.compare_schedules(alpha, omega, ...)``:
+  guidance schedules, the negative window that restores the variance
+- ``cd.simulate(d, K | alpha=..., ...)``, ``cd.finite_d(d, ...)``, ``cd.validate(quick=...)``:
+  the exact-score simulator at finite d, the finite-d theory, and the two against the DMF
+- ``cd.equations(label_or_group=None)``: the derived equations (sympy objects, LaTeX)
+- ``cd.theory``: the symbolic layer (sympy), imported on first use
+
+Every call returns a :class:`Result` (``status``, ``message``, ``notes``, ``to_json()``, the
+object ``cfg-distortion <command> --json`` prints). The model, the notation and what backs
+each result: docs/theory.md. The layers behind the API:
 
 - :mod:`cfg_distortion.theory`     the symbolic layer (sympy): every formula derived once
 - :mod:`cfg_distortion.model`      processes, schedules, parameter checks, rates, thresholds
@@ -9,8 +26,6 @@ The public API (``import cfg_distortion as cd``) is built here from the layers b
 - :mod:`cfg_distortion.plots`      figures
 - :mod:`cfg_distortion.checks`     the ``verify`` registry of independent checks
 - :mod:`cfg_distortion.cli`        the ``cfg-distortion`` command line, a client of this API
-
-``cfg_distortion.theory`` is imported on first use only (it needs sympy).
 """
 from __future__ import annotations
 
@@ -23,9 +38,32 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
     __version__ = "0+unknown"
 
+import types as _types
+
+import cfg_distortion.finite_d as _finite_d_package
+from cfg_distortion import api
+from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, simulate, t_c,
+                                trajectory, validate)
 from cfg_distortion.result import GridResult, Result
 
-__all__ = ["__version__", "Result", "GridResult", "theory"]
+
+class _CallableSubpackage(_types.ModuleType):
+    """``cd.finite_d`` is both the subpackage ``cfg_distortion.finite_d`` (``cd.finite_d.simulator``)
+    and the API function :func:`cfg_distortion.api.finite_d` (``cd.finite_d(20, alpha=0.3, omega=3)``):
+    calling the package calls the function, so neither name shadows the other."""
+
+    def __call__(self, *args, **kwargs):
+        return api.finite_d(*args, **kwargs)
+
+
+_finite_d_package.__class__ = _CallableSubpackage
+_CallableSubpackage.__call__.__doc__ = api.finite_d.__doc__
+_finite_d_package.__doc__ = f"{_finite_d_package.__doc__}\n\nCalled, ``cd.finite_d(...)`` is :func:`cfg_distortion.api.finite_d`:\n\n{api.finite_d.__doc__}"
+_finite_d_package.__signature__ = __import__("inspect").signature(api.finite_d)
+finite_d = _finite_d_package
+
+__all__ = ["__version__", "Result", "GridResult", "theory", "alpha_c", "t_c", "trajectory", "phase_diagram",
+           "design_schedule", "compare_schedules", "simulate", "finite_d", "validate", "equations"]
 
 
 def __getattr__(name):

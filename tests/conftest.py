@@ -1,4 +1,8 @@
+import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,3 +20,29 @@ DEFINITIONS = {
 @pytest.fixture(scope="session")
 def repo():
     return REPO
+
+
+# Regenerating everything from theory/ takes ~10 s: done once per session, in a fresh interpreter
+# with another hash seed (the output must not depend on set order), and shared by the
+# codegen-freshness test and the derivation-document tests.
+_GENERATE = """
+import contextlib, io, json, sys
+from cfg_distortion.theory import codegen
+from cfg_distortion.cli.app import main
+module = codegen.generate_module()
+err = io.StringIO()
+with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    status = main(["derive", "--check"])
+json.dump({"module": module, "derive_check_status": status, "derive_check_stderr": err.getvalue()}, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="session")
+def generated():
+    """What ``python -m cfg_distortion.theory.codegen`` and ``cfg-distortion derive --check`` produce
+    now, run once from the repository root: {"module": text, "derive_check_status", "derive_check_stderr"}."""
+    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    r = subprocess.run([sys.executable, "-c", _GENERATE], cwd=REPO, capture_output=True, text=True, timeout=600,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)

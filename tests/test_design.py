@@ -107,21 +107,22 @@ def test_compare_schedules_rows():
 
 # ---------------------------------------------------------------- CLI
 
-BASE = ["schedule-design", "--alpha", "0.3", "--sigma2", "1", "--omega-max", "3"]
+BASE = ["schedule-design", "--alpha", "0.3", "--sigma2", "1", "--omega", "3"]
 
 
 def test_schedule_design_json_and_plot(capsys, tmp_path):
-    assert main(BASE + ["--json", "--plot", str(tmp_path / "design.png")]) == 0
+    assert main(BASE + ["--json", "--plot", "--out", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("schedule", "m_final", "v_final", "classified", "t_switch", "m_final_const", "v_final_const",
-                "root_xtol", "alpha", "sigma2", "omega_max"):
+                "root_xtol", "alpha", "sigma2", "omega", "status"):
         assert key in out, key
     assert abs(out["v_final"] - 1) < 1e-4 and out["classified"] and out["v_final_const"] < 0.97
-    assert (tmp_path / "design.png").stat().st_size > 0 and (tmp_path / "design.pdf").stat().st_size > 0
+    assert out["status"] == "ok" and out["omega"] == 3
+    assert (tmp_path / "schedule-design.png").stat().st_size > 0 and (tmp_path / "schedule-design.pdf").stat().st_size > 0
 
 
 @pytest.mark.parametrize("args,word", [
-    (["--omega-max", "0"], "omega-max"), (["--omega-max", "-1"], "omega-max"), (["--omega-max", "nan"], "omega-max"),
+    (["--omega", "0"], "omega"), (["--omega", "-1"], "omega"), (["--omega", "nan"], "omega"),
     (["--alpha", "-0.1"], "alpha"), (["--sigma2", "0"], "sigma2"), (["--sigma2", "nan"], "sigma2")])
 def test_schedule_design_bad_input_is_one_line_exit_2(capsys, args, word):
     argv = list(BASE)
@@ -133,9 +134,10 @@ def test_schedule_design_bad_input_is_one_line_exit_2(capsys, args, word):
 
 
 def test_schedule_design_no_window_exits_1(capsys):
-    assert main(["schedule-design", "--alpha", "inf", "--sigma2", "1", "--omega-max", "3", "--json"]) == 1
+    assert main(["schedule-design", "--alpha", "inf", "--sigma2", "1", "--omega", "3", "--json"]) == 1
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["schedule"] is None
+    out = json.loads(captured.out)
+    assert out["schedule"] is None and out["status"] == "no_window" and "never classifies" in out["message"]
     assert captured.err.count("\n") == 1 and "no window" in captured.err
 
 

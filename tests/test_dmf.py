@@ -146,7 +146,7 @@ def run_cli(*args):
 
 
 def test_cli_json_contract(tmp_path):
-    r = run_cli("--alpha", "0.3", "--omega", "3", "--sigma2", "1", "--json", "--plot", str(tmp_path / "tr"))
+    r = run_cli("--alpha", "0.3", "--omega", "3", "--sigma2", "1", "--json", "--plot", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     for key in ("m_final", "v_final", "t_switch", "branches", "classified", "mean_shift", "variance_ratio",
@@ -155,7 +155,7 @@ def test_cli_json_contract(tmp_path):
     assert out["branches"] == ["G", "C"] and out["classified"] is True
     assert out["mean_shift"] == pytest.approx(out["m_final"] - 1)
     assert out["variance_ratio"] == pytest.approx(out["v_final"])
-    assert (tmp_path / "tr.png").stat().st_size > 0 and (tmp_path / "tr.pdf").stat().st_size > 0
+    assert (tmp_path / "trajectory.png").stat().st_size > 0 and (tmp_path / "trajectory.pdf").stat().st_size > 0
 
 
 def test_cli_alpha_inf():

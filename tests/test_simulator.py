@@ -174,7 +174,9 @@ def test_denoisers_are_tweedie_of_the_mixture_density():
         grad = np.array([(log_p(y + h * e, classes) - log_p(y - h * e, classes)) / (2 * h) for e in np.eye(d)])
         return (y + b**2 * grad) / a
 
-    with P.posterior_kernel(mu, precision="float64") as post:
+    from cfg_distortion.finite_d.backends import posterior_kernel
+
+    with posterior_kernel(mu, precision="float64") as post:
         D_c, D_u = post.denoisers(x, mu[0], a, Gamma, sigma2)
     for i in range(len(x)):
         np.testing.assert_allclose(D_u[i], tweedie(x[i], slice(None)), rtol=1e-7, atol=1e-8)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cfg_distortion.finite_d.backends import BACKENDS, check_backend
-from cfg_distortion.finite_d.posterior import posterior_kernel
+from cfg_distortion.finite_d.backends import posterior_kernel
 from cfg_distortion.finite_d.simulator import simulate
 
 OPTIONAL = {"numba": ("numba", "fast"), "torch": ("torch", "gpu")}

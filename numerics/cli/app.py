@@ -1,14 +1,17 @@
 """`cfg-distortion`: command-line entry point.
 
-Each subcommand lives in a module ``cmd_<name>.py`` with ``add_parser(subparsers)`` and
-``run(args) -> int``; modules are imported only when their command runs, so a call pays
-for numpy and its own imports, never for sympy. Bad input (argparse or a ValueError from
-the API) prints one line on stderr and exits with status 2.
+Each subcommand lives in a module ``cli/<name>.py`` with ``add_arguments(parser)`` and
+``run(args) -> int``: it parses flags, calls one function of the public API
+(:mod:`cfg_distortion.api`) and prints ``result.to_json()`` or a table; no computation lives
+in a command module. Heavy imports happen inside ``run``, so ``--help`` pays for numpy at most,
+never for sympy. Bad input (argparse or a ValueError from the API) prints one line on stderr
+and exits with status 2; numerical trouble exits with status 3.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -39,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cfg-distortion", description=(
         "Theory of distortion in classifier-free guidance on Gaussian mixtures with "
         "K = exp(alpha d) classes: closed forms derived with sympy, solved with scipy."))
+    from cfg_distortion import __version__
+
+    parser.add_argument("--version", action="version", version=f"cfg-distortion {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, help_text in COMMANDS.items():
@@ -52,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from cfg_distortion.io import terminate_as_interrupt
 
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures go to files: no display needed
     parser = build_parser()
     args = None
     try:

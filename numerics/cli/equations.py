@@ -12,14 +12,20 @@ import sys
 def add_arguments(p):
     p.add_argument("--format", choices=("latex", "markdown"), default="latex",
                    help="latex: standalone document for pdflatex (default); markdown: $$ blocks")
-    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--out", metavar="DIR", help="write equations.tex (or .md) to the folder DIR instead of stdout "
+                                                "(a path ending in .tex or .md names the file itself)")
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from cfg_distortion import io
 
-    if args.out is not None:
-        out = io.check_file(args.out, name="out")  # before the (slow) rendering
+    if args.out is not None:  # checked before the (slow) rendering
+        out = Path(args.out)
+        if out.suffix not in (".tex", ".md"):  # a folder: equations.tex or equations.md in it
+            out = io.check_dir(out, name="out") / ("equations.tex" if args.format == "latex" else "equations.md")
+        out = io.check_file(out, name="out")
     from cfg_distortion.theory import equations  # sympy: imported only when this command runs
 
     text = equations.latex_document() if args.format == "latex" else equations.markdown_document()

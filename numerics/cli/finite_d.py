@@ -1,33 +1,30 @@
-"""`cfg-distortion finite-d`: the finite-d effective theory of guided sampling, m and v at t = 0."""
+"""`cfg-distortion finite-d`: the finite-d effective theory of guided sampling, m and v at t = 0; API: cd.finite_d."""
 from __future__ import annotations
 
-from cfg_distortion.cli.arguments import add_classes, add_guidance
+from cfg_distortion.cli.arguments import add_classes, add_guidance, add_json, add_process, add_sampler, add_sigma2
 from cfg_distortion.cli.report import emit_json, fmt, table
-from cfg_distortion.model.params import PROCESSES
-
-SAMPLERS = ("sde", "ode")  # numerics.finite_d / simulator SAMPLERS (not imported: keeps --help fast)
 
 
 def add_arguments(p):
     p.add_argument("--d", type=int, required=True, help="dimension d >= 1")
     add_classes(p)
     add_guidance(p)
-    p.add_argument("--sigma2", type=float, required=True, help="within-class variance sigma^2 > 0")
-    p.add_argument("--sampler", default="sde", choices=SAMPLERS, help="reverse SDE or probability-flow ODE (default: sde)")
+    add_sigma2(p)
+    add_sampler(p)
     p.add_argument("--paths", type=int, default=20000, help="number of (m, v) paths (default: 20000)")
     p.add_argument("--steps", type=int, default=1000, help="exact-transition steps (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the paths (default: 0)")
-    p.add_argument("--T", type=float, help="start time (default: as simulate: ou 10, ve 1e4, flow 1 - 1e-4)")
-    p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--T", type=float, help="start time, 0 < T <= 300 (ou), 1e12 (ve), < 1 (flow) (default: as simulate: ou 10, ve 1e4, flow 1 - 1e-4)")
+    add_process(p)
+    add_json(p)
 
 
 def run(args) -> int:
-    from cfg_distortion.finite_d.effective import solve
+    from cfg_distortion import api
 
-    res = solve(args.d, args.K, alpha=args.alpha, omega=args.omega, schedule=args.schedule, sigma2=args.sigma2,
-                sampler=args.sampler, process=args.process, paths=args.paths, steps=args.steps, seed=args.seed,
-                T=args.T, progress=True)
+    res = api.finite_d(args.d, args.K, alpha=args.alpha, omega=args.omega, schedule=args.schedule,
+                       sigma2=args.sigma2, sampler=args.sampler, process=args.process, paths=args.paths,
+                       steps=args.steps, seed=args.seed, T=args.T, progress=True)
     if args.json:
         emit_json(res.to_json())
         return 0

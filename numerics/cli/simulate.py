@@ -1,11 +1,9 @@
-"""`cfg-distortion simulate`: guided sampling with the exact mixture score at finite d."""
+"""`cfg-distortion simulate`: guided sampling with the exact mixture score at finite d; API: cd.simulate."""
 from __future__ import annotations
 
-from cfg_distortion.cli.arguments import add_classes, add_guidance
+from cfg_distortion.cli.arguments import add_classes, add_guidance, add_json, add_process, add_sampler, add_sigma2
 from cfg_distortion.cli.report import emit_json, fmt, table
-from cfg_distortion.model.params import PROCESSES
 
-SAMPLERS = ("sde", "ode")  # numerics.simulator.SAMPLERS (not imported: keeps --help fast)
 TARGET_NORMS = ("fixed", "random")
 PRECISIONS = ("auto", "float32", "float64")  # finite_d.posterior.PRECISIONS
 BACKENDS = ("numpy", "numba", "torch")  # finite_d.backends.BACKENDS (an absent engine is reported, exit 2)
@@ -15,7 +13,7 @@ def add_arguments(p):
     p.add_argument("--d", type=int, required=True, help="dimension d >= 1")
     add_classes(p)
     add_guidance(p)
-    p.add_argument("--sigma2", type=float, required=True, help="within-class variance sigma^2 >= 0")
+    add_sigma2(p, "0 or in [1e-100, 1e100]")
     p.add_argument("--n", type=int, default=1000, help="number of samples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the centroids and of the samples (default: 0)")
     p.add_argument("--steps", type=int, help="integrator steps (default: 100 at --order 2, 400 at --order 1)")
@@ -28,24 +26,23 @@ def add_arguments(p):
     p.add_argument("--backend", default="numpy", choices=BACKENDS,
                    help="array engine of the posterior kernel: numpy; numba (fused kernel, extra [fast]); "
                         "torch (CPU or GPU, extra [gpu]) (default: numpy)")
-    p.add_argument("--T", type=float, help="start time (default: ou 10, ve 1e4, flow 1 - 1e-4)")
-    p.add_argument("--sampler", default="sde", choices=SAMPLERS, help="reverse SDE or probability-flow ODE (default: sde)")
-    p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
+    p.add_argument("--T", type=float, help="start time, 0 < T <= 300 (ou), 1e12 (ve), < 1 (flow) (default: ou 10, ve 1e4, flow 1 - 1e-4)")
+    add_sampler(p)
+    add_process(p)
     p.add_argument("--target-norm", default="fixed", choices=TARGET_NORMS,
                    help="fixed: rescale |mu_c|^2 to d; random: keep the drawn norm (default: fixed)")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_json(p)
 
 
 def run(args) -> int:
-    from cfg_distortion.finite_d.simulator import simulate
+    from cfg_distortion import api
 
-    res = simulate(args.d, args.K, alpha=args.alpha, omega=args.omega, schedule=args.schedule, sigma2=args.sigma2,
-                   n=args.n, seed=args.seed, steps=args.steps, T=args.T, sampler=args.sampler,
-                   process=args.process, target_norm=args.target_norm, progress=True, order=args.order,
-                   precision=args.precision, backend=args.backend)
-    out = res.to_json()
+    res = api.simulate(args.d, args.K, alpha=args.alpha, omega=args.omega, schedule=args.schedule,
+                       sigma2=args.sigma2, n=args.n, seed=args.seed, steps=args.steps, T=args.T, sampler=args.sampler,
+                       process=args.process, target_norm=args.target_norm, order=args.order,
+                       precision=args.precision, backend=args.backend, progress=True)
     if args.json:
-        emit_json(out)
+        emit_json(res.to_json())
         return 0
     rows = [{"quantity": "m = x.mu_c/|mu_c|^2", "mean": res.m_mean, "sem": res.m_sem},
             {"quantity": "v = |x - m mu_c|^2/d", "mean": res.v_mean, "sem": res.v_sem}]

@@ -1,38 +1,43 @@
-"""`cfg-distortion trajectory`: one DMF trajectory of guided sampling (d -> infinity)."""
+"""`cfg-distortion trajectory`: one DMF trajectory of guided sampling (d -> infinity); API: cd.trajectory."""
 from __future__ import annotations
 
-from cfg_distortion.cli.arguments import add_guidance
+from cfg_distortion.cli.arguments import add_guidance, add_json, add_out, add_plot, add_process, add_sampler, add_sigma2
 from cfg_distortion.cli.report import emit_json, fmt, table
-from cfg_distortion.model.params import PROCESSES
+
+STEM = "trajectory"
 
 
 def add_arguments(p):
     p.add_argument("--alpha", type=float, required=True,
                    help="alpha = log K / d >= 0; 'inf' for K -> infinity at fixed d (branch G throughout)")
     add_guidance(p)
-    p.add_argument("--sigma2", type=float, required=True, help="within-class variance sigma^2 > 0")
-    p.add_argument("--sampler", default="sde", choices=("sde", "ode"), help="reverse SDE or probability-flow ODE")
-    p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
-    p.add_argument("--T", type=float, default=None, help="start time (default: per process and sampler, "
+    add_sigma2(p)
+    add_sampler(p)
+    add_process(p)
+    p.add_argument("--T", type=float, default=None, help="start time, 0 < T <= 300 (ou), 1e12 (ve), < 1 (flow) (default: per process and sampler, "
                                                           "converged to the T -> end limit)")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    p.add_argument("--plot", metavar="FILE", help="write FILE.png and FILE.pdf: m(t), v(t), branch, minima of V")
+    add_json(p)
+    add_plot(p, f"{STEM}.png/.pdf: m(t), v(t), branch, omega(t), minima of V")
+    add_out(p, "the figure")
 
 
 def run(args) -> int:
-    from cfg_distortion.meanfield.dmf import trajectory
+    import os
+
+    from cfg_distortion import api
 
     if args.plot:
+        from cfg_distortion import io
         from cfg_distortion.plots.common import figure_paths
 
-        figure_paths(args.plot)  # a bad path is bad input: refused before any work
-    tr = trajectory(args.alpha, args.omega, args.sigma2, schedule=args.schedule, sampler=args.sampler,
-                    process=args.process, T=args.T)
+        figure_paths(os.path.join(io.check_dir(args.out, name="out"), STEM), name="out")  # before any work
+    tr = api.trajectory(args.alpha, args.omega, schedule=args.schedule, sigma2=args.sigma2, sampler=args.sampler,
+                        process=args.process, T=args.T)
     out = tr.to_json()
     if args.plot:
         from cfg_distortion.plots.common import plot_trajectory
 
-        out["plot"] = [str(p) for p in plot_trajectory(tr, args.plot)]
+        out["plot"] = [str(p) for p in plot_trajectory(tr, os.path.join(args.out, STEM))]
     if args.json:
         emit_json(out)
         return 0

@@ -18,10 +18,14 @@ precision's rounding (tests).
 from __future__ import annotations
 
 import importlib.util
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
-from cfg_distortion.finite_d.posterior import FLOAT32_FLOOR, MAX_CHUNK, MixturePosterior
+from cfg_distortion.finite_d._blas import cores, single_threaded_blas
+from cfg_distortion.finite_d.posterior import (FLOAT32_FLOOR, MAX_CHUNK, MixturePosterior, centroid_rows,
+                                               check_precision)
 
 BACKENDS = ("numpy", "numba", "torch")
 _EXTRA = {"numba": ("numba", "fast"), "torch": ("torch", "gpu")}
@@ -117,3 +121,20 @@ class TorchPosterior(MixturePosterior):
             L.exp_()
             acc += (B[:, : d + 1].T @ L).to(torch.float64)
         return acc.cpu().numpy()
+
+
+@contextmanager
+def posterior_kernel(mu: np.ndarray, precision: str = "auto", backend: str = "numpy"):
+    """``with posterior_kernel(mu) as post:`` a kernel over the centroids ``mu`` (K x d) on all cores.
+
+    Inside the block BLAS is single-threaded and the kernel's tiles run on one thread per core
+    (where OpenBLAS cannot be controlled they run serially on a threaded BLAS). ``precision``:
+    "auto" (float32 tiles where their rounding is negligible, see the module doc), "float32",
+    "float64". ``backend``: one of :data:`BACKENDS`.
+    """
+    precision = check_precision(precision)
+    rows = centroid_rows(np.asarray(mu, dtype=np.float64))
+    with single_threaded_blas() as tiles_in_parallel:
+        workers = cores() if tiles_in_parallel else 1
+        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            yield make_kernel(backend, rows, pool, workers, precision)

@@ -36,14 +36,23 @@ from cfg_distortion.model.divergence import divergences
 from cfg_distortion.model.process import get_process
 from cfg_distortion.model.schedules import guidance
 from cfg_distortion.finite_d.simulator import DEFAULT_T, SAMPLERS, class_count, time_grid
+from cfg_distortion.result import Result
 
 DEFAULT_PATHS = 20000
 DEFAULT_STEPS = 1000
 _LOG_K_EXACT = 36.0  # alpha d above this: log(round(e^{alpha d}) - 1) = alpha d to double precision
 
 
-@dataclass(frozen=True)
-class FiniteDResult:
+@dataclass(frozen=True, repr=False)
+class FiniteDResult(Result):
+    """Final (m, v) law of the finite-d effective theory at t = 0 over ``paths`` paths.
+
+    Same observables and conventions as :class:`.simulator.SimulationResult` (m = x.mu_c/d
+    with |mu_c|^2 = d, v = |x - m mu_c|^2/d), with the spread ``*_sd`` over paths and the
+    standard error ``*_sem`` of the means. Backed by the exact-score simulator
+    (``cfg-distortion validate``) and by the DMF as d -> infinity.
+    """
+
     m_mean: float
     m_sd: float
     m_sem: float
@@ -68,8 +77,9 @@ class FiniteDResult:
     target_norm: str = "fixed"
 
     def to_json(self) -> dict:
-        """The fields, with ``kl`` and ``w2`` at the path means (m_mean, v_mean)."""
-        return {**asdict(self), **divergences(self.m_mean, self.v_mean, self.sigma2)}
+        """The fields, with ``kl`` and ``w2`` at the path means (m_mean, v_mean), ``status`` and ``message``."""
+        return {**asdict(self), **divergences(self.m_mean, self.v_mean, self.sigma2), "status": self.status,
+                "message": self.message}
 
 
 def effective_alpha(d: int, K=None, alpha=None) -> tuple[float | None, float]:

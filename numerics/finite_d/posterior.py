@@ -7,8 +7,9 @@ holding more than a (chunk x block) tile of logits: memory O(n x chunk + K x d).
 
 Interface for samplers and guidance rules (stable; everything else here is internal):
 
-- :func:`posterior_kernel` (a context manager) builds a kernel over the centroids ``mu``
-  with a chosen ``precision`` and ``backend`` and runs its tiles on all cores;
+- :func:`cfg_distortion.finite_d.backends.posterior_kernel` (a context manager, beside the
+  backends it chooses from) builds a kernel over the centroids ``mu`` with a chosen
+  ``precision`` and ``backend`` and runs its tiles on all cores;
 - :meth:`MixturePosterior.posterior_mean` gives, in ONE pass over the K classes,
   m_post = sum_k w_k(x, t) mu_k (the posterior mean centroid of the class mixture) and
   log sum_k e^{l_k};
@@ -52,12 +53,11 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
 from cfg_distortion import _generated as G
-from cfg_distortion.finite_d._blas import cores, single_threaded_blas
+from cfg_distortion.finite_d._blas import cores
 
 TILE_ELEMENTS = 1 << 17  # logits per tile (1 MiB of float64, 512 KiB of float32: stays in a core's L2)
 BLOCK_MAX = 256  # samples per block
@@ -274,22 +274,3 @@ class MixturePosterior:
     def logits(self, X: np.ndarray, k: int, a: float, Gamma: float) -> np.ndarray:
         """l_k for one class k (n,)."""
         return G.class_logit(X @ self.rows[k, : self.d], self.rows[k, self.d + 1], a, Gamma)
-
-
-@contextmanager
-def posterior_kernel(mu: np.ndarray, precision: str = "auto", backend: str = "numpy"):
-    """``with posterior_kernel(mu) as post:`` a kernel over the centroids ``mu`` (K x d) on all cores.
-
-    Inside the block BLAS is single-threaded and the kernel's tiles run on one thread per core
-    (where OpenBLAS cannot be controlled they run serially on a threaded BLAS). ``precision``:
-    "auto" (float32 tiles where their rounding is negligible, see the module doc), "float32",
-    "float64". ``backend``: "numpy" (see :mod:`.backends` for the others).
-    """
-    precision = check_precision(precision)
-    from cfg_distortion.finite_d.backends import make_kernel
-
-    rows = centroid_rows(np.asarray(mu, dtype=np.float64))
-    with single_threaded_blas() as tiles_in_parallel:
-        workers = cores() if tiles_in_parallel else 1
-        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-            yield make_kernel(backend, rows, pool, workers, precision)

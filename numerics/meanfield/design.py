@@ -33,6 +33,7 @@ from cfg_distortion.model.divergence import divergences
 from cfg_distortion.meanfield.dmf import Trajectory, trajectory, validate_inputs
 from cfg_distortion.model.process import get_process
 from cfg_distortion.model.rates import classification_margin
+from cfg_distortion.result import Result
 
 XTOL = 1e-9  # absolute tolerance of brentq on the window start t1
 V_TOL = 1e-4  # v(0) must equal sigma2 to this times min(1, sigma2); the root reaches ~1e-9
@@ -43,18 +44,24 @@ class NoWindowError(RuntimeError):
     """No negative window restores v(0) = sigma2 with the sample classified (the message says why)."""
 
 
-@dataclass
-class Design:
-    """A designed schedule, its DMF trajectory, and the constant-omega baseline."""
+@dataclass(repr=False)
+class Design(Result):
+    """A designed schedule, its DMF trajectory (d -> infinity), and the constant-omega baseline.
+
+    ``status`` is ``"ok"``, or ``"no_window"`` when no negative window restores v(0) = sigma2
+    with the sample classified (``message`` says why; ``schedule`` and the trajectories are
+    then None). Times are forward times of the process; ``omega_max`` is the early guidance
+    strength W (the ``omega`` argument of the API and the CLI).
+    """
 
     alpha: float
     sigma2: float
     omega_max: float
     sampler: str
     process: str
-    schedule: str
-    trajectory: Trajectory
-    baseline: Trajectory
+    schedule: str | None
+    trajectory: Trajectory | None
+    baseline: Trajectory | None
     omega_window: float | None  # None: no window needed (guidance never acts)
     t_window_start: float | None
     t_window_end: float | None
@@ -62,6 +69,14 @@ class Design:
     evaluations: int
     tried_strengths: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    status: str = "ok"
+    message: str = ""
+
+    @classmethod
+    def no_window(cls, alpha, sigma2, omega_max, sampler, process, reason: str) -> "Design":
+        """The result when :func:`design_schedule` raises :class:`NoWindowError` (status ``no_window``)."""
+        return cls(alpha, sigma2, omega_max, sampler, process, None, None, None, None, None, None, XTOL, 0,
+                   status="no_window", message=str(reason))
 
     @property
     def m_final(self) -> float:
@@ -85,6 +100,11 @@ class Design:
         return bool(all(b == "G" for b, k in zip(tr.branch, inside) if k))
 
     def to_json(self) -> dict:
+        if self.trajectory is None:
+            return {"schedule": None, "no_window": True, "reason": self.message,
+                    "alpha": None if math.isinf(self.alpha) else self.alpha, "K_infinite": math.isinf(self.alpha),
+                    "sigma2": self.sigma2, "omega": self.omega_max, "omega_max": self.omega_max,
+                    "sampler": self.sampler, "process": self.process, **self._status_json()}
         tr, base = self.trajectory, self.baseline
         return {
             "schedule": self.schedule, "m_final": tr.m_final, "v_final": tr.v_final, "classified": tr.classified,
@@ -98,8 +118,9 @@ class Design:
                 "in_branch_G": self.window_in_G},
             "v_residual": tr.v_final - self.sigma2, "root_xtol": self.root_xtol, "root_variable": "t_window_start",
             "evaluations": self.evaluations, "tried_strengths": list(self.tried_strengths),
-            "alpha": self.alpha, "sigma2": self.sigma2, "omega_max": self.omega_max, "sampler": self.sampler,
-            "process": self.process, "T": tr.T, "notes": list(self.notes) + list(tr.notes),
+            "alpha": self.alpha, "sigma2": self.sigma2, "omega": self.omega_max, "omega_max": self.omega_max,
+            "sampler": self.sampler, "process": self.process, "T": tr.T, "notes": list(self.notes) + list(tr.notes),
+            "status": self.status, "message": self.message, "no_window": False,
         }
 
 
@@ -238,12 +259,12 @@ def compare_schedules(alpha, sigma2, omega=3.0, sampler: str = "sde", process: s
     rows = []
     for row in standard_schedules(alpha, sigma2, omega, sampler, process):
         tr = trajectory(alpha, sigma2=sigma2, schedule=row["schedule"], sampler=sampler, process=process)
-        rows.append({**row, **_summary(tr)})
+        rows.append({**row, **summary(tr)})
     try:
         d = design_schedule(alpha, sigma2, omega, sampler, process)
         rows.append({"name": "designed", "schedule": d.schedule, "description": "omega = W, then a negative "
                      "window ending at the constant-W switch, then 0 (cfg-distortion schedule-design)",
-                     **_summary(d.trajectory)})
+                     **summary(d.trajectory)})
     except NoWindowError as exc:
         rows.append({"name": "designed", "schedule": None, "description": f"no window: {exc}", "m_final": None,
                      "v_final": None, "mean_shift": None, "variance_ratio": None, "kl": None, "w2": None,
@@ -251,7 +272,8 @@ def compare_schedules(alpha, sigma2, omega=3.0, sampler: str = "sde", process: s
     return rows
 
 
-def _summary(tr: Trajectory) -> dict:
+def summary(tr: Trajectory) -> dict:
+    """The row of one trajectory in a comparison of schedules."""
     return {"m_final": tr.m_final, "v_final": tr.v_final, "mean_shift": tr.mean_shift,
             "variance_ratio": tr.variance_ratio, "kl": tr.kl, "w2": tr.w2, "classified": tr.classified,
             "t_switch": tr.t_switch[0] if tr.t_switch else None}

@@ -29,6 +29,7 @@ from cfg_distortion.model.process import get_process
 from cfg_distortion.meanfield.flow import H_TOL, Flow
 from cfg_distortion.model.roots import ConvergenceError
 from cfg_distortion.model.schedules import Schedule, guidance
+from cfg_distortion.result import Result
 
 SAMPLERS = ("sde", "ode")
 # Start times at which the T -> end-of-process limit is reached to ~1e-7 in m and v. The
@@ -41,9 +42,18 @@ RTOL, ATOL = 1e-10, 1e-12
 _MAX_SWITCHES = 200
 
 
-@dataclass
-class Trajectory:
-    """A DMF trajectory: samples of (t, m, v, branch) from T to 0 and the summary."""
+@dataclass(repr=False)
+class Trajectory(Result):
+    """A DMF trajectory (d -> infinity): samples of (t, m, v, branch) from T down to 0 and the summary.
+
+    ``t`` is forward time (the process's own units; sampling runs from t = T down to 0),
+    ``m = x.mu_c/d`` the overlap with the target centroid (1 for the class law) and
+    ``v = |x - m mu_c|^2/d`` the transverse variance per dimension (sigma2 for the class
+    law). ``branch`` labels each sample G (wrong classes dominate p_t(x)), C (the target
+    does) or S (sliding on the boundary). :meth:`sample` evaluates the solver's dense
+    output at any times. Backed by the closed forms of the K -> infinity limit and the
+    exact-score simulator as d grows (docs/theory.md, claims 1-4).
+    """
 
     alpha: float
     sigma2: float
@@ -60,6 +70,7 @@ class Trajectory:
     g_frozen: bool = False
     notes: list[str] = field(default_factory=list)
     pieces: list = field(default_factory=list, repr=False)  # (t_hi, t_lo, dense solution, branch)
+    omega_of_t: Schedule | None = field(default=None, repr=False)  # the schedule itself (callables included)
 
     def sample(self, ts) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(m, v, branch) at times ts in [0, T], from the solver's dense output."""
@@ -114,7 +125,7 @@ class Trajectory:
             "g_frozen": self.g_frozen, "notes": list(self.notes),
             "alpha": None if math.isinf(self.alpha) else self.alpha, "K_infinite": math.isinf(self.alpha),
             "sigma2": self.sigma2, "schedule": self.schedule, "sampler": self.sampler, "process": self.process,
-            "T": self.T,
+            "T": self.T, "status": self.status, "message": self.message,
         }
 
 
@@ -256,7 +267,7 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
         if stop > 0:  # a breakpoint of the schedule: omega jumps, the flows change
             branch = _switch(branch, model.decide(stop, y, branch), stop, history, switches)
     traj = Trajectory(alpha, sigma2, sched.spec, sampler, process, T, np.array(ts), np.array(ms),
-                      np.array(vs), labels, switches, history, pieces=pieces)
+                      np.array(vs), labels, switches, history, pieces=pieces, omega_of_t=sched)
     V.finite_result("DMF trajectory", m_final=traj.m_final, v_final=traj.v_final)
     _diagnose(model, traj)
     return traj

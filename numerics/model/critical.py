@@ -15,12 +15,14 @@ import numpy as np
 
 from cfg_distortion import _generated as G
 from cfg_distortion.model import params as V
+from cfg_distortion.result import Result
 from cfg_distortion.model.process import get_process
 
 
 @dataclass(frozen=True)
-class Threshold:
-    """alpha_c at time t; ``alpha_c`` is math.inf when Gamma_t = 0 (sigma2 = 0 at t = 0)."""
+class Threshold(Result):
+    """alpha_c at time t (alpha = log K / d, dimensionless); ``alpha_c`` is math.inf when
+    Gamma_t = 0 (sigma2 = 0 at t = 0)."""
 
     alpha_c: float
     t: float
@@ -31,19 +33,22 @@ class Threshold:
     def infinite(self) -> bool:
         return math.isinf(self.alpha_c)
 
+    @property
+    def message(self) -> str:
+        if self.infinite:
+            return "alpha_c is infinite: at t = 0 with sigma2 = 0 the classes are points and any alpha is classified"
+        return ""
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["alpha_c"] = None if self.infinite else self.alpha_c
         out["alpha_c_infinite"] = self.infinite
         out["expression"] = G.LATEX["alpha_c"][self.process]
-        if self.infinite:
-            out["message"] = ("alpha_c is infinite: at t = 0 with sigma2 = 0 the classes are points "
-                              "and any alpha is classified")
-        return out
+        return {**out, **self._status_json()}
 
 
 @dataclass(frozen=True)
-class ClassificationTime:
+class ClassificationTime(Result):
     """t_c(alpha): the class is determined for t < t_c.
 
     ``t_c`` is None when alpha >= alpha_c(0) (never classified) and math.inf when the class
@@ -64,6 +69,14 @@ class ClassificationTime:
     def always_classified(self) -> bool:
         return self.t_c is not None and math.isinf(self.t_c)
 
+    @property
+    def message(self) -> str:
+        if self.never_classified:
+            return f"never classified: alpha >= alpha_c(0) = {self.alpha_c_at_0:.10g}"
+        if self.always_classified:
+            return "t_c is infinite: with alpha = 0 the class is determined at every time"
+        return ""
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["t_c"] = None if self.t_c is None or math.isinf(self.t_c) else self.t_c
@@ -71,11 +84,7 @@ class ClassificationTime:
         out["never_classified"] = self.never_classified
         out["always_classified"] = self.always_classified
         out["expression"] = G.LATEX["t_c"][self.process]
-        if self.never_classified:
-            out["message"] = f"never classified: alpha >= alpha_c(0) = {self.alpha_c_at_0:.10g}"
-        elif self.always_classified:
-            out["message"] = "t_c is infinite: with alpha = 0 the class is determined at every time"
-        return out
+        return {**out, **self._status_json()}
 
 
 def _alpha_c_value(t: float, sigma2: float, process: str) -> float:
@@ -90,7 +99,7 @@ def _alpha_c_value(t: float, sigma2: float, process: str) -> float:
     return value
 
 
-def alpha_c(t, sigma2, process: str = "ou") -> Threshold:
+def alpha_c(t, sigma2=1.0, process: str = "ou") -> Threshold:
     """alpha_c(t): the largest alpha for which the target's weight -> 1 at time t."""
     V.process(process)
     sigma2 = V.nonnegative("sigma2", sigma2)
@@ -98,7 +107,7 @@ def alpha_c(t, sigma2, process: str = "ou") -> Threshold:
     return Threshold(_alpha_c_value(t, sigma2, process), t, sigma2, process)
 
 
-def t_c(alpha, sigma2, process: str = "ou") -> ClassificationTime:
+def t_c(alpha, sigma2=1.0, process: str = "ou") -> ClassificationTime:
     """t_c(alpha): the root of alpha_c(t) = alpha; see :class:`ClassificationTime`."""
     V.process(process)
     sigma2 = V.nonnegative("sigma2", sigma2)

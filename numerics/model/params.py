@@ -72,6 +72,42 @@ def choice(name: str, value, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def linspace_range(text, name: str, minimum: float | None = None):
+    """'START:STOP:NUM' -> numpy.linspace(START, STOP, NUM) (inclusive); ValueError with one line otherwise.
+
+    A sequence of numbers is taken as the grid itself (checked to be finite and non-empty)."""
+    import numpy as np
+
+    if not isinstance(text, str):
+        try:
+            values = np.asarray(text, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be START:STOP:NUM or a sequence of numbers (got {text!r})") from None
+        if values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"{name} must be a non-empty sequence of finite numbers (got {text!r})")
+        if minimum is not None and values.min() < minimum:
+            raise ValueError(f"{name}: {name} must be >= {minimum:g} (got {values.min():g})")
+        return values
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"{name} must be START:STOP:NUM (got {text!r})")
+    try:
+        start, stop = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ValueError(f"{name}: START and STOP must be numbers (got {text!r})") from None
+    try:
+        num = int(parts[2])
+    except ValueError:
+        raise ValueError(f"{name}: NUM must be an integer >= 1 (got {parts[2]!r})") from None
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise ValueError(f"{name}: START and STOP must be finite (got {text!r})")
+    if not 1 <= num <= 10**7:
+        raise ValueError(f"{name}: NUM must satisfy 1 <= NUM <= 1e7 (got {num})")
+    if minimum is not None and min(start, stop) < minimum:
+        raise ValueError(f"{name}: {name} must be >= {minimum:g} (got {text!r})")
+    return np.linspace(start, stop, num)
+
+
 # Ranges the methods need (enforced here, stated in the CLI help). Each bound has its reason.
 SIGMA2_MIN, SIGMA2_MAX = 1e-100, 1e100
 SIGMA2_REASON = "the mean-field rates scale like 1/sigma2^2 and sampled |x|^2 like sigma2 d: both must stay in float range"

@@ -11,7 +11,10 @@
                                    0 above t1, w_last below t_last
 
 Example: ``piecewise:inf:3,1.2:-1,0.4:0`` is 3 for t > 1.2, -1 for 0.4 < t <= 1.2, then 0.
-The API also accepts a Python callable omega(t) (vectorised or not).
+The API also accepts a Python callable omega(t): vectorised (numpy in, numpy out) or
+scalar-only (then evaluated point by point with ``numpy.vectorize``). A callable is treated
+as smooth: the integrators do not know its jump times (write a ``piecewise:`` spec for those),
+and its spec is ``callable:<name>``.
 """
 from __future__ import annotations
 
@@ -152,6 +155,23 @@ def within_range(sched: Schedule, T: float, samples: int = 1025) -> Schedule:
     return sched
 
 
+def _callable_func(obj) -> Callable[[np.ndarray], np.ndarray]:
+    """omega(t) on arrays from a user callable, vectorised if it accepts arrays, else point by point."""
+    scalar = np.vectorize(lambda x: float(obj(float(x))), otypes=[float])
+
+    def func(t):
+        t = np.asarray(t, dtype=float)
+        try:
+            out = np.asarray(obj(t), dtype=float)
+            if out.shape not in (t.shape, ()):
+                raise ValueError
+        except (TypeError, ValueError):
+            return scalar(t)
+        return np.broadcast_to(out, t.shape).copy()
+
+    return func
+
+
 def as_schedule(obj, T: float = 10.0, process: str | None = None) -> Schedule:
     """A Schedule from a spec string, a number (constant) or a callable omega(t)."""
     if isinstance(obj, Schedule):
@@ -159,7 +179,8 @@ def as_schedule(obj, T: float = 10.0, process: str | None = None) -> Schedule:
     if isinstance(obj, str):
         return parse_schedule(obj, T, process)
     if callable(obj):
-        return Schedule("callable", lambda t: np.broadcast_to(np.asarray(obj(t), dtype=float), np.shape(t)).copy())
+        return Schedule(f"callable:{getattr(obj, '__name__', type(obj).__name__)}", _callable_func(obj),
+                        tuple(float(b) for b in getattr(obj, "breakpoints", ())))
     if isinstance(obj, (int, float)):
         return parse_schedule(f"const:{float(obj)!r}", T)
     raise ValueError(f"schedule must be a string ({GRAMMAR}), a number or a callable (got {type(obj).__name__})")

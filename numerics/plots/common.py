@@ -34,24 +34,30 @@ def save(fig, path: str, name: str = "plot", **savefig) -> list[Path]:
 
 
 def plot_trajectory(tr, path: str) -> list[Path]:
+    """Write :func:`trajectory_figure` to ``path``.png and .pdf; returns the two paths."""
+    import matplotlib.pyplot as plt
+
+    _stem(path)
+    fig = trajectory_figure(tr)
+    outs = save(fig, path)
+    plt.close(fig)
+    return outs
+
+
+def trajectory_figure(tr):
     """m(t) and v(t) of a DMF trajectory with the branch shaded and the minima of F = V - log(v)/2
     of each branch (dashed: G, dotted: C = the exact conditional law m = a_t, v = Gamma_t)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from cfg_distortion.meanfield.potential import minima
+    from cfg_distortion.model.schedules import as_schedule
 
-    _stem(path)
     upper = max(3 * max(tr.t_switch, default=0.0), 3.0) if tr.process != "flow" else 1.0
     if tr.process == "ve":
         upper = max(upper, 30.0)
     grid = np.linspace(0.0, min(upper, tr.T), 600)
     m, v, branch = tr.sample(grid)
-    from cfg_distortion.model.schedules import as_schedule
-
-    omega = as_schedule(tr.schedule, tr.T, tr.process)(grid) if tr.schedule != "callable" else np.full_like(grid, np.nan)
+    omega = (tr.omega_of_t or as_schedule(tr.schedule, tr.T, tr.process))(grid)
     mins = minima(grid, tr.alpha, omega, tr.sigma2, tr.process)
     fig, axes = plt.subplots(4, 1, figsize=(7, 9), sharex=True, gridspec_kw={"height_ratios": [3, 3, 1, 1]})
     for ax, y, key, label in ((axes[0], m, "m", "$m = x\\cdot\\mu_c/d$"),
@@ -75,6 +81,4 @@ def plot_trajectory(tr, path: str) -> list[Path]:
     alpha = "\\infty" if not np.isfinite(tr.alpha) else f"{tr.alpha:g}"
     fig.suptitle(f"$\\alpha = {alpha}$, schedule {tr.schedule}, $\\sigma^2 = {tr.sigma2:g}$, "
                  f"{tr.sampler.upper()}, {tr.process}")
-    outs = save(fig, path)
-    plt.close(fig)
-    return outs
+    return fig

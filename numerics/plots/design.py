@@ -17,17 +17,24 @@ def plot_path(path: str) -> Path:
 
 
 def plot_design(design, path: str) -> list[Path]:
+    """Write :func:`design_figure` to ``path``.png and .pdf; returns the two paths."""
+    import matplotlib.pyplot as plt
+
+    plot_path(path)
+    fig = design_figure(design)
+    outs = save(fig, path)
+    plt.close(fig)
+    return outs
+
+
+def design_figure(design):
     """Three panels (m, v, omega against forward time t, sampling running right to left in t):
     the designed schedule (solid) and constant omega = W (dashed), with the window shaded and the
     class values m = 1, v = sigma2 at t = 0 marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cfg_distortion.meanfield.design import omega_curve
+    from cfg_distortion.model.schedules import as_schedule
 
-    plot_path(path)
     d, tr, base = design, design.trajectory, design.baseline
     marks = [x for x in (d.t_window_start, *base.t_switch, *tr.t_switch) if x is not None]
     upper = min(tr.T, 2.0 * max(marks, default=1.0))
@@ -37,7 +44,8 @@ def plot_design(design, path: str) -> list[Path]:
         m, v, _ = traj.sample(grid)  # the solver's dense output
         axes[0].plot(grid, m, style, lw=1.8, label=label)
         axes[1].plot(grid, v, style, lw=1.8, label=label)
-        axes[2].plot(grid, omega_curve(traj.schedule, grid, traj.T, traj.process), style, lw=1.5, label=label)
+        omega = traj.omega_of_t or as_schedule(traj.schedule, traj.T, traj.process)
+        axes[2].plot(grid, np.asarray(omega(grid), dtype=float), style, lw=1.5, label=label)
     axes[0].axhline(1.0, color="0.6", lw=0.8, ls=":")
     axes[1].axhline(d.sigma2, color="0.6", lw=0.8, ls=":", label="$\\sigma^2$")
     axes[0].set_ylabel("$m = x\\cdot\\mu_c/d$")
@@ -60,6 +68,4 @@ def plot_design(design, path: str) -> list[Path]:
     fig.suptitle(f"$\\alpha = {alpha}$, $\\sigma^2 = {d.sigma2:g}$, {d.sampler.upper()}, {d.process}: "
                  f"v(0) = {tr.v_final:.4f} (constant: {base.v_final:.4f}), m(0) = {tr.m_final:.4f} "
                  f"(constant: {base.m_final:.4f})", fontsize=9)
-    outs = save(fig, path)
-    plt.close(fig)
-    return outs
+    return fig

@@ -39,13 +39,24 @@ def _pick(values, k=4):
 
 
 def draw(path_stem, grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=None):
-    """Write ``path_stem``.png and .pdf; returns the two paths.
+    """Write ``path_stem``.png and .pdf with :func:`figure`; returns the two paths."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(grid, boundary, limits, sigma2=sigma2, sampler=sampler, process=process, alpha_c0=alpha_c0,
+                 t_c=t_c)
+    paths = [f"{path_stem}.png", f"{path_stem}.pdf"]
+    fig.savefig(paths[0], dpi=100)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
+
+
+def figure(grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=None):
+    """The phase-diagram figure (a matplotlib Figure; the caller saves or closes it).
 
     grid: ``phase.PhaseGrid``; boundary: list of ``phase.BoundaryPoint``; limits: dict of
     ``PointsResult`` keyed "alpha_0", "K_infinite" at grid.omegas; t_c: callable alpha -> t_c or None.
     """
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     alphas, omegas = grid.alphas, grid.omegas
@@ -115,8 +126,4 @@ def draw(path_stem, grid, boundary, limits, *, sigma2, sampler, process, alpha_c
     fig.suptitle(rf"Phase diagram of guided sampling: $\sigma^2 = {sigma2:g}$, {sampler.upper()} sampler, "
                  rf"{process} process ($d \to \infty$ mean field)")
     fig.text(0.04, 0.06, textwrap.fill(CAPTION, 250), ha="left", va="top", fontsize=8.5)
-    paths = [f"{path_stem}.png", f"{path_stem}.pdf"]
-    fig.savefig(paths[0], dpi=100)
-    fig.savefig(paths[1])
-    plt.close(fig)
-    return paths
+    return fig

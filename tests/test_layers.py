@@ -1,0 +1,151 @@
+"""The package's layers, read from the source: every import of every module (including imports
+inside functions and importlib.import_module calls with a literal name), checked against
+
+    theory -> {result, _generated} -> model -> {meanfield, finite_d} -> {plots, checks} -> api -> cli
+
+(an arrow points from what is imported to what imports it). Only the CLI imports the symbolic
+layer ``cfg_distortion.theory``, and the API (``cd.theory``, ``cd.equations``) does so only
+inside functions; there are no import cycles between modules.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+ROOTS = {"cfg_distortion": REPO / "numerics", "cfg_distortion.theory": REPO / "theory"}
+# layer of cfg_distortion.<first component>; the package itself (__init__) is the API
+LAYERS = {"theory": 0, "_generated": 1, "result": 1, "io": 1, "model": 2, "meanfield": 3, "finite_d": 3,
+          "plots": 4, "checks": 4, "api": 5, "": 5, "cli": 6}
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for package, root in ROOTS.items():
+        for path in root.rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            name = ".".join([package, *parts])
+            if package == "cfg_distortion" and name.startswith("cfg_distortion.theory"):
+                continue
+            out[name] = path
+    return out
+
+
+MODULES = modules()
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> list[str]:
+    """Full names imported by a ``from X import a, b`` (a submodule when one exists)."""
+    if node.level:
+        base = module.split(".")
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
+        target = ".".join(base + ([node.module] if node.module else []))
+    else:
+        target = node.module or ""
+    names = []
+    for alias in node.names:
+        full = f"{target}.{alias.name}"
+        names.append(full if full in MODULES else target)
+    return names
+
+
+def imports(module: str) -> list[tuple[str, bool]]:
+    """(imported module, at module level?) for every import in ``module`` inside this project."""
+    path = MODULES[module]
+    tree = ast.parse(path.read_text(), str(path))
+    top = set(id(n) for n in tree.body)
+    for n in tree.body:  # module-level try/if blocks count as module level
+        if isinstance(n, (ast.Try, ast.If)):
+            top |= {id(x) for x in ast.walk(n)}
+    out = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = _resolve(module, path.name == "__init__.py", node)
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module" and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            names = [node.args[0].value]
+        for name in names:
+            if name.startswith("cfg_distortion"):
+                while name not in MODULES and "." in name:
+                    name = name.rsplit(".", 1)[0]
+                out.append((name, id(node) in top))
+    return out
+
+
+def layer(module: str) -> int:
+    if module.startswith("cfg_distortion.theory"):
+        return LAYERS["theory"]
+    first = module.split(".")[1] if "." in module else ""
+    assert first in LAYERS, f"{module}: add cfg_distortion.{first} to LAYERS in tests/test_layers.py"
+    return LAYERS[first]
+
+
+EDGES = {m: imports(m) for m in MODULES}
+
+
+def test_the_walk_sees_the_known_imports():
+    """Guards the walker itself: a module-level, a function-level and a relative import."""
+    assert ("cfg_distortion.meanfield.flow", True) in EDGES["cfg_distortion.meanfield.dmf"]
+    assert ("cfg_distortion.theory.equations", False) in EDGES["cfg_distortion.cli.equations"]
+    assert ("cfg_distortion.theory.symbols", True) in EDGES["cfg_distortion.theory.process"]
+
+
+def test_no_back_edges():
+    bad = [f"{m} imports {dep}" for m, deps in EDGES.items() for dep, _ in deps
+           if layer(dep) > layer(m)]
+    assert not bad, "imports against the layer order:\n" + "\n".join(sorted(set(bad)))
+
+
+def test_only_the_cli_imports_theory_at_run_time():
+    bad = []
+    for m, deps in EDGES.items():
+        if m.startswith("cfg_distortion.theory") or m.startswith("cfg_distortion.cli"):
+            continue
+        for dep, at_top in deps:
+            if dep.startswith("cfg_distortion.theory"):
+                lazy_api = m in ("cfg_distortion", "cfg_distortion.api") and not at_top
+                if not lazy_api:
+                    bad.append(f"{m} imports {dep}" + (" at module level" if at_top else ""))
+    assert not bad, "\n".join(sorted(set(bad)))
+
+
+def test_no_import_cycles():
+    graph = {m: {d for d, _ in deps if d != m} for m, deps in EDGES.items()}
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def strongconnect(v):  # Tarjan
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            strongconnect(v)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+@pytest.mark.parametrize("package", ["model", "meanfield", "finite_d", "plots", "checks", "cli"])
+def test_subpackages_by_role_exist(package):
+    assert f"cfg_distortion.{package}" in MODULES
+    assert (REPO / "numerics" / package / "__init__.py").read_text().strip()
