@@ -6,7 +6,8 @@
   threshold and time (closed forms)
 - ``cd.trajectory(alpha, omega | schedule=..., sigma2=1, sampler="sde", process="ou")``: the
   d -> infinity mean-field trajectory m(t), v(t) with its branch switches (``.sample(ts)``)
-- ``cd.phase_diagram(alpha="0.01:1:40", omega="0:6:40", ...)``: the grid over (alpha, omega)
+- ``cd.phase_diagram(alpha=None, omega="0:6:41", ...)``: the grid over (alpha, omega) (default alpha:
+  a range covering the boundary)
   and the boundary alpha_c(omega) (``.to_csv()``, ``.plot()``)
 - ``cd.design_schedule(alpha, omega, ...)``, ``cd.compare_schedules(alpha, omega, ...)``:
   guidance schedules, the negative window that restores the variance

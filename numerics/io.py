@@ -345,20 +345,29 @@ class OutputSet:
                     journal.write_text(json.dumps({"renames": [[str(t), str(f)] for t, f in pairs]}))
                     _fsync_path(journal)
                     _fsync_path(journal.parent, directory=True)
-                renaming = True  # from here on the journal finishes the commit if this process dies
-                for tmp, final in pairs:
-                    os.replace(tmp, final)
-                for folder in folders:
-                    _fsync_path(Path(folder), directory=True)
-                journal.unlink(missing_ok=True)
+                renaming = True  # from here on the commit is finished, by this process or from the journal
+                _finish(pairs, journal, folders)
         except BaseException:
-            if not renaming:
+            # an interrupt caught by Python just before the signals were held is raised in here
+            if renaming:
+                _finish(pairs, journal, folders)
+            else:
                 self.discard()
                 if journal is not None:
                     journal.unlink(missing_ok=True)
             raise
         self._temps.clear()
         return {k: self.finals[k] for k in self.finals}
+
+
+def _finish(pairs, journal: Path, folders) -> None:
+    """Rename every temporary still there over its final name (idempotent), then drop the journal."""
+    for tmp, final in pairs:
+        if tmp.exists():
+            os.replace(tmp, final)
+    for folder in folders:
+        _fsync_path(Path(folder), directory=True)
+    journal.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import cfg_distortion as cd
 from cfg_distortion.cli.app import main
 
 README = (REPO / "README.md").read_text()
-CLI_ONLY = {"files", "plot", "plots", "csv", "figure", "seconds"}  # where the CLI wrote files, wall time
+CLI_ONLY = {"files", "plot", "plots", "csv", "figure", "seconds", "timings"}  # where the CLI wrote files, wall time
 
 # README command -> the same question through the API (cheap ones; the README's phase-diagram
 # grids and validate are exercised at small size below and in the slow suite)

@@ -54,9 +54,11 @@ def test_vectorised_grid_matches_per_point(sampler, process, sigma2):
 
 
 def test_boundary_starts_and_sliding_are_handed_to_the_per_point_integrator():
-    """alpha = 0 starts on h = 0 (and the ODE slides there): those points go to dmf.trajectory, flagged."""
+    """alpha = 0 starts on h = 0. Where both flows leave it into C (omega >= 0; for the ODE F_C is
+    tangent, sliding with lambda = 0, i.e. F_C) the vectorised scheme continues in C; where they part
+    (omega < 0) the point goes to dmf.trajectory, flagged. Both agree with the per-point integrator."""
     res = phase.integrate_points([0.0, 0.0, 0.3], [-0.5, 2.0, 2.0], 1.0, sampler="ode")
-    assert res.fallback.tolist() == [True, True, False]
+    assert res.fallback.tolist() == [True, False, False]
     for i in range(3):
         _assert_matches(res, i, dmf.trajectory(res.alpha[i], float(res.omega[i]), 1.0, sampler="ode"))
 
@@ -86,9 +88,13 @@ def test_cli_files_columns_and_values(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     files = summary["files"]
-    assert set(files) == {"csv", "png", "pdf"}
-    for key in files:
+    assert set(files) == {"csv", "boundary", "png", "pdf"}
+    for key in ("csv", "png", "pdf"):
         assert (out / f"phase_diagram.{key}").stat().st_size > 1000
+    with open(files["boundary"]) as fh:  # the boundary as CSV, the same numbers as the JSON
+        written = list(csv.DictReader(fh))
+    assert [float(r["alpha_c"]) for r in written] == pytest.approx([b["alpha_c"] for b in summary["boundary"]],
+                                                                   rel=1e-11)
     assert [set(b) >= {"omega", "alpha_c", "tolerance"} for b in summary["boundary"]] == [True] * 3
     assert summary["boundary"][0]["alpha_c"] == pytest.approx(0.5 * math.log(2), abs=2e-6)
     with open(files["csv"]) as fh:
@@ -148,9 +154,10 @@ def test_failed_point_is_reported_by_name_not_nan(tmp_path, monkeypatch, capsys)
         return real(alpha, *a, **k)
 
     monkeypatch.setattr(dmf, "trajectory", failing)
-    code = cli.main(["phase-diagram", "--alpha", "0:0.3:2", "--omega", "1:2:2", "--out", str(tmp_path), "--json"])
+    # alpha = 0 with omega < 0 starts on the boundary with the flows parting: integrated per point
+    code = cli.main(["phase-diagram", "--alpha", "0:0.3:2", "--omega=-1:-0.5:2", "--out", str(tmp_path), "--json"])
     err = capsys.readouterr().err
     assert code == 3
-    assert "alpha=0, omega=1" in err and "alpha=0, omega=2" in err
+    assert "alpha=0, omega=-1" in err and "alpha=0, omega=-0.5" in err
     text = (tmp_path / "phase_diagram.csv").read_text()
     assert "nan" not in text.lower() and text.count("failed: ") == 2

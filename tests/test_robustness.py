@@ -59,7 +59,7 @@ def test_trajectory_T_1000_is_refused_not_a_scipy_error(capsys):
 
 
 @pytest.mark.parametrize("args", [
-    ["schedule-design", "--alpha", "1e-300", "--sigma2", "1e-300", "--omega-max", "0.1", "--json"],
+    ["schedule-design", "--alpha", "1e-300", "--sigma2", "1e-300", "--omega", "0.1", "--json"],
     ["trajectory", "--alpha", "0", "--omega=-0.5", "--sigma2", "1e-300", "--process", "ve", "--json"],
     ["schedules", "--alpha", "2", "--sigma2", "1e-300", "--omega", "1e-6", "--process", "ve", "--sampler", "ode"],
     ["simulate", "--d", "8", "--K", "20", "--omega", "3", "--sigma2", "1e308", "--n", "64", "--steps", "40"],
@@ -111,7 +111,7 @@ def test_xtol_beyond_its_range_is_refused(capsys, tmp_path):
     ["trajectory", "--alpha", "0.2", "--omega=-1000", "--sigma2", "1"],
     ["trajectory", "--alpha", "0.2", "--omega", "1e6", "--sampler", "ode", "--sigma2", "1"],
     ["schedules", "--alpha", "0.2", "--omega", "1e6", "--sampler", "ode", "--sigma2", "1"],
-    ["schedule-design", "--alpha", "0.2", "--omega-max", "1e6", "--sampler", "ode", "--sigma2", "1"],
+    ["schedule-design", "--alpha", "0.2", "--omega", "1e6", "--sampler", "ode", "--sigma2", "1"],
     ["trajectory", "--alpha", "0.2", "--schedule", "linear:-1e308,1e308", "--sigma2", "1"],
     ["trajectory", "--alpha", "0.2", "--schedule", "affine:0,1e9", "--sigma2", "1"],
 ])
@@ -148,13 +148,14 @@ def test_simulate_time_estimate_refuses_a_year_long_run(capsys):
 
 def _no_work(monkeypatch):
     """Every solver the commands call raises if reached: a refusal must come before any work."""
-    from cfg_distortion.meanfield import phase
+    from cfg_distortion.meanfield import design, phase
 
     def boom(*a, **k):
         raise AssertionError("work started before the output path was checked")
 
     monkeypatch.setattr(phase, "phase_grid", boom)
     monkeypatch.setattr(dmf, "trajectory", boom)
+    monkeypatch.setattr(design, "design_schedule", boom)
 
 
 @pytest.mark.parametrize("make", [
@@ -173,17 +174,24 @@ def test_phase_diagram_bad_out_is_refused_before_work(capsys, monkeypatch, tmp_p
     lambda d: "/proc/x",
     lambda d: str(d / "afile" / "sub"),
     lambda d: str(d / ("x" * 300)),
-    lambda d: str(d / "missing" / "fig"),
 ])
-def test_trajectory_bad_plot_is_refused_before_work(capsys, monkeypatch, tmp_path, make):
+@pytest.mark.parametrize("command", [["trajectory", "--omega", "3"], ["schedule-design", "--omega", "3"]])
+def test_bad_plot_folder_is_refused_before_work(capsys, monkeypatch, tmp_path, make, command):
     (tmp_path / "afile").write_text("")
     _no_work(monkeypatch)
-    refused(capsys, "trajectory", "--alpha", "0.2", "--omega", "3", "--sigma2", "1", "--plot", make(tmp_path),
-            word="plot ")
+    refused(capsys, *command, "--alpha", "0.2", "--sigma2", "1", "--plot", "--out", make(tmp_path), word="out ")
 
 
-def test_equations_out_is_checked_before_rendering(capsys, tmp_path):
-    (tmp_path / "adir").mkdir()
+def test_a_folder_where_the_trajectory_figure_goes_is_refused(capsys, monkeypatch, tmp_path):
+    (tmp_path / "trajectory.pdf").mkdir()
+    _no_work(monkeypatch)
+    refused(capsys, "trajectory", "--alpha", "0.2", "--omega", "3", "--sigma2", "1", "--plot", "--out",
+            str(tmp_path), word="is a folder")
+
+
+def test_equations_out_is_checked_before_rendering(capsys, monkeypatch, tmp_path):
+    (tmp_path / "adir" / "equations.tex").mkdir(parents=True)
+    monkeypatch.setitem(sys.modules, "cfg_distortion.theory.equations", None)  # importing it would fail
     refused(capsys, "equations", "--out", str(tmp_path / "adir"), word="is a folder")
 
 

@@ -165,6 +165,8 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     finite = np.isfinite(alpha)
     h_now = flow.margin(T, y[0], y[1], alpha)
     in_c = h_now > H_TOL
+    t_switch = np.full(n, np.nan)
+    n_switches = np.zeros(n, dtype=int)
     handoff = finite & (np.abs(h_now) <= H_TOL)  # starts on the boundary (alpha = 0 at large T)
     if handoff.any():  # both flows leave the boundary on one side: that branch (dmf._Model.decide); else per point
         k = np.flatnonzero(handoff)
@@ -172,8 +174,8 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
         to_c, to_g = (hG > 0) & (hC >= 0), (hG < 0) & (hC < 0)  # hC = 0: sliding with lambda = 0 is F_C
         in_c[k] = to_c
         handoff[k] = ~(to_c | to_g)
-    t_switch = np.full(n, np.nan)
-    n_switches = np.zeros(n, dtype=int)
+        tangent = k[to_c & (hC == 0)]  # dmf labels these S at T and switches to C there at once
+        t_switch[tangent], n_switches[tangent] = T, 1
     g_frozen = np.zeros(n, dtype=bool)
     live = ~handoff
     nonzero = omega != 0
