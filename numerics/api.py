@@ -273,7 +273,7 @@ def phase_diagram(alpha=PHASE_ALPHA, omega=PHASE_OMEGA, *, sigma2=1.0, sampler="
     return res
 
 
-def design_schedule(alpha, omega, *, sigma2=1.0, omega_window=-1.0, sampler="sde", process="ou"):
+def design_schedule(alpha, omega, *, sigma2=1.0, omega_window=-1.0, sampler="sde", process="ou", progress=False):
     """A negative-guidance window that restores v(0) = sigma2 with the class kept (claim 6).
 
     The schedule ``piecewise:inf:W,t1:w,t2:0`` with W = ``omega`` > 0 early, w =
@@ -291,7 +291,9 @@ def design_schedule(alpha, omega, *, sigma2=1.0, omega_window=-1.0, sampler="sde
     V.positive("omega", omega)
     alpha, sigma2, sampler, process, _ = validate_inputs(alpha, sigma2, sampler, process, None)
     try:
-        return design.design_schedule(alpha, sigma2, omega, sampler, process, omega_window=omega_window)
+        with _bar(progress, desc="schedule-design (trajectories)", unit="run") as bar:
+            return design.design_schedule(alpha, sigma2, omega, sampler, process, omega_window=omega_window,
+                                          progress=bar)
     except design.NoWindowError as exc:
         return design.Design.no_window(alpha, sigma2, float(omega), sampler, process, str(exc))
 

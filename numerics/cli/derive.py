@@ -30,8 +30,10 @@ def run(args) -> int:
             raise ValueError(f"dir {args.dir!r}: no such folder (run from the repository root)")
     else:
         io.check_dir(directory, name="dir")  # before the (slow) derivations
+    from cfg_distortion.cli.report import derivations_with_progress
     from cfg_distortion.theory import documents  # sympy: imported only when this command runs
 
+    derivations_with_progress("derive (sympy derivations)")
     files = documents.render_all()
     if args.check:
         problems = documents.check(directory, files)

@@ -26,7 +26,10 @@ def run(args) -> int:
         if out.suffix not in (".tex", ".md"):  # a folder: equations.tex or equations.md in it
             out = io.check_dir(out, name="out") / ("equations.tex" if args.format == "latex" else "equations.md")
         out = io.check_file(out, name="out")
+    from cfg_distortion.cli.report import derivations_with_progress
     from cfg_distortion.theory import equations  # sympy: imported only when this command runs
+
+    derivations_with_progress("equations (sympy derivations)")
 
     text = equations.latex_document() if args.format == "latex" else equations.markdown_document()
     if args.out is None:

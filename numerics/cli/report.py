@@ -25,6 +25,17 @@ def table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join([line(columns), line(["-" * w for w in widths]), *map(line, cells)])
 
 
+def derivations_with_progress(desc: str) -> None:
+    """Run the sympy derivations step by step under a progress bar on stderr (20-40 s cold). They
+    are cached, so the document built next reuses them."""
+    from tqdm import tqdm
+
+    from cfg_distortion.theory import equations
+
+    for group in tqdm(equations.GROUPS, desc=desc, unit="step", disable=None, leave=False, file=sys.stderr):
+        group.build()
+
+
 def emit_json(obj: dict) -> None:
     """One JSON object on stdout (strict JSON: no NaN or Infinity)."""
     sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")

@@ -38,7 +38,7 @@ def run(args) -> int:
 
         figure_paths(os.path.join(io.check_dir(args.out, name="out"), STEM), name="out")  # before any work
     d = api.design_schedule(args.alpha, args.omega, sigma2=args.sigma2, omega_window=args.omega_window,
-                            sampler=args.sampler, process=args.process)
+                            sampler=args.sampler, process=args.process, progress=True)
     out = d.to_json()
     if d.status == "no_window":
         if args.json:

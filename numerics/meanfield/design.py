@@ -141,13 +141,15 @@ def _terminal_margin(m: float, v: float, alpha: float, sigma2: float, process: s
 
 
 def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str = "ou", *,
-                    omega_window: float = -1.0, max_strength: float = MAX_STRENGTH, xtol: float = XTOL) -> Design:
+                    omega_window: float = -1.0, max_strength: float = MAX_STRENGTH, xtol: float = XTOL,
+                    progress=None) -> Design:
     """The schedule ``piecewise:inf:W,t1:w,t2:0`` with v(0) = sigma2 and the sample classified.
 
     d -> infinity mean-field limit (:func:`.dmf.trajectory`). t2 is the constant-W switch
     time, w = ``omega_window`` (escalated by doubling up to ``max_strength`` if the sample
     ends unclassified), t1 the brentq root of v(0) - sigma2 to ``xtol``. Raises ValueError on
-    bad input and :class:`NoWindowError` when no window works (with the reason).
+    bad input and :class:`NoWindowError` when no window works (with the reason). ``progress``: a
+    tqdm-like object whose ``update()`` is called after each trajectory.
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, None)
     W = V.omega_bound(V.positive("omega_max", omega_max), "omega_max")
@@ -179,6 +181,8 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
 
     def run(t_start: float, w: float) -> Trajectory:
         count[0] += 1
+        if progress is not None:
+            progress.update()
         if t_start <= t_end:
             return baseline
         return trajectory(alpha, sigma2=sigma2, schedule=window_schedule(W, w, t_start, t_end), sampler=sampler,
@@ -195,6 +199,8 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
         spec = window_schedule(W, w, t_start, t_end)
         tr = trajectory(alpha, sigma2=sigma2, schedule=spec, sampler=sampler, process=process)
         count[0] += 1
+        if progress is not None:
+            progress.update()
         if abs(tr.v_final - sigma2) > V_TOL * min(1.0, sigma2):  # relative below sigma2 = 1
             raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach "
                                 f"{V_TOL * min(1.0, sigma2):g} "
