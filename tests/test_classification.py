@@ -30,7 +30,7 @@ def times(name):
 
 @pytest.mark.parametrize("name", PROCESSES)
 @pytest.mark.parametrize("sigma2", SIGMA2)
-def test_alpha_c_is_the_channelcapacity(name, sigma2):
+def test_alpha_c_is_the_channel_capacity(name, sigma2):
     for t in times(name):
         assert alpha_c(t, sigma2, name).alpha_c == pytest.approx(capacity(name, t, sigma2), rel=1e-12, abs=1e-14)
 
@@ -38,7 +38,7 @@ def test_alpha_c_is_the_channelcapacity(name, sigma2):
 @pytest.mark.parametrize("name", PROCESSES)
 @pytest.mark.parametrize("sigma2", SIGMA2)
 @pytest.mark.parametrize("frac", [0.02, 0.3, 0.7, 0.98])
-def test_t_c_is_the_root_of_thecapacity(name, sigma2, frac):
+def test_t_c_is_the_root_of_the_capacity(name, sigma2, frac):
     alpha0 = capacity(name, 0.0, sigma2)
     alpha = frac * alpha0
     t_hi = DEFINITIONS[name][2] - 1e-13 if name == "flow" else 60.0

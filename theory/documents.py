@@ -223,10 +223,10 @@ def _free_energy_content() -> Content:
                 (VERIFY, pytest_cmd(_TEST_FREE, "test_quenched_rate_with_full_centroid_vectors"))),
         Backing(("eq:frozen-constraint", "eq:phi-frozen"), "closed form",
                 "Parisi's 1RSB formula $\\min_\\theta(\\alpha + F(\\theta))/\\theta$ with $F$ by quadrature, in "
-                "both branches, to $10^{-7}$; the quenched rate is below the annealed one and continuous across "
-                "the freezing line (hypothesis)",
+                "both branches, to $10^{-7}$, on the conditional trajectory and at random $(\\alpha, q, a, \\Gamma)$ "
+                "(hypothesis, derandomised); continuous across the freezing line",
                 (pytest_cmd(_TEST_FREE, "test_quenched_rate_matches_the_one_rsb_formula"),
-                 pytest_cmd(_TEST_FREE, "test_quenched_is_below_annealed_and_continuous"))),
+                 pytest_cmd(_TEST_FREE, "test_quenched_rate_is_the_one_rsb_minimum_everywhere"))),
         Backing(("eq:fixed-norm-phi-annealed",), "closed form",
                 "the fixed-norm annealed rate differs from $\\phi_{\\mathrm{ann}}$ at order one",
                 (pytest_cmd(_TEST_FREE, "test_dropping_the_norm_moves_the_transition"),)),
