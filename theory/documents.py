@@ -301,11 +301,12 @@ def _classification_content() -> Content:
                 "on the conditional trajectory the boundary is Shannon's capacity (the checks above); the annealed "
                 "boundary solves $T = \\phi_{\\mathrm{ann}}$ (a brentq root of the margin through both branches "
                 "of $\\phi$ agrees with the closed form: a consistency check of this code, not a backing)",
-                (VERIFY, pytest_cmd(_TEST_CLASS, "test_annealed_boundary_solves_target_equals_phi"))),
+                (pytest_cmd(_TEST_CLASS, "test_alpha_c_is_the_channel_capacity"),
+                 pytest_cmd(_TEST_CLASS, "test_annealed_boundary_solves_target_equals_phi"))),
         Backing(("eq:alpha-c-at-zero",), "closed form",
                 "$\\alpha_c$ decreases with $t$ (hypothesis, three processes) and $t_c$ does not exist at or "
                 "above $\\alpha_c(0)$",
-                (pytest_cmd(_TEST_CLASS, "test_alpha_c_decreases_with_time"),
+                (pytest_cmd(_TEST_CLASS, "test_alpha_c_is_the_capacity_and_decreases_over_the_whole_process"),
                  pytest_cmd(_TEST_CLASS, "test_never_and_always_classified"))),
         Backing(("eq:freezing-is-classification",), "symbolic identity",
                 "`entropy_on_trajectory()` is exactly 0",
@@ -313,7 +314,7 @@ def _classification_content() -> Content:
         Backing(("eq:t-c-ou", "eq:t-c-ve", "eq:t-c-flow"), "root finding",
                 "brentq on the capacity, and $\\alpha_c(t_c(\\alpha)) = \\alpha$ over random inputs (hypothesis)",
                 (pytest_cmd(_TEST_CLASS, "test_t_c_is_the_root_of_the_capacity"),
-                 pytest_cmd(_TEST_CLASS, "test_t_c_inverts_alpha_c"))),
+                 pytest_cmd(_TEST_CLASS, "test_t_c_is_where_the_capacity_equals_alpha"))),
         Backing(("eq:collapse-time",), "limit",
                 "the published collapse time, and an independent derivation from distances (noncentral "
                 "chi-squared large deviations, not the REM over inner products); check `collapse_time_sigma2_0`",
@@ -479,7 +480,7 @@ def _gaussian_limits_content() -> Content:
         Backing(("eq:gauss-m-sde", "eq:gauss-v-sde", "eq:gauss-m-ode", "eq:gauss-v-ode"), "independent integration",
                 "the DMF integrated with $\\alpha = \\infty$ lands, to 1e-9, on the moment equations of guided "
                 "sampling between the class $N(\\mu_c, \\sigma^2 I)$ and the cloud $N(0, (1 + \\sigma^2) I)$, "
-                "whose two scores are typed in the check and the test, not taken from `theory/` "
+                "whose two scores are typed in the check and the test, not taken from theory/ "
                 "(`dmf_gaussian_limit_typed_moments`); the closed forms agree with both",
                 (VERIFY, pytest_cmd(_TEST_DMF, "test_infinite_classes_follow_two_typed_gaussian_scores"))),
         Backing(("eq:gauss-m-sde", "eq:gauss-v-sde", "eq:gauss-m-ode", "eq:gauss-v-ode"), "limit",
