@@ -6,6 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are derandomised (a fixed example sequence, the same on every run and in CI) and
+# keep no example database; HYPOTHESIS_PROFILE=explore draws fresh examples for a local hunt.
+settings.register_profile("derandomized", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", derandomize=False, database=None, deadline=None, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 REPO = Path(__file__).resolve().parent.parent
 

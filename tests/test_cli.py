@@ -79,6 +79,8 @@ def test_verify_json_passes():
     names = {c["name"] for c in out["checks"]}
     assert {"score_conditional_fd", "score_unconditional_fd", "score_guided_fd", "annealed_rate_monte_carlo",
             "quenched_rate_annealed_branch", "quenched_rate_frozen_branch", "collapse_time_sigma2_0",
-            "alpha_c_vanishes_late_ou"} <= names
+            "alpha_c_late_is_channel_capacity_ou", "margin_rates_finite_difference"} <= names
     for c in out["checks"]:
-        assert {"name", "passed", "value", "reference", "tolerance"} <= c.keys()
+        assert {"name", "passed", "value", "reference", "tolerance", "route", "backing"} <= c.keys()
+    assert out["counts"] == {"independent": sum(c["backing"] for c in out["checks"]),
+                             "consistency": sum(c["route"] == "consistency" for c in out["checks"])}

@@ -62,14 +62,16 @@ def test_quenched_rate_matches_the_one_rsb_formula(alpha_, t):
     assert float(phi) == pytest.approx(_one_rsb(alpha_, q_, a_, Gamma_), abs=1e-7)
 
 
-@settings(max_examples=60, deadline=None)
-@given(alpha_=st.floats(0.0, 2.0), q_=st.floats(0.05, 5.0), a_=st.floats(0.05, 1.0), Gamma_=st.floats(0.05, 3.0))
-def test_quenched_is_below_annealed_and_continuous(alpha_, q_, a_, Gamma_):
-    """Jensen: (1/d) E log Z <= (1/d) log E Z, with equality on the annealed side; phi is
-    continuous across the freezing line alpha_f(q)."""
+@settings(max_examples=10)
+@given(alpha_=st.floats(0.02, 2.0), q_=st.floats(0.05, 5.0), a_=st.floats(0.05, 1.0), Gamma_=st.floats(0.05, 3.0))
+def test_quenched_rate_is_the_one_rsb_minimum_everywhere(alpha_, q_, a_, Gamma_):
+    """Two-sided, off the conditional trajectory too (any q, a, Gamma): the quenched rate equals
+    Parisi's 1RSB minimum computed by quadrature (1e-7: the bounded minimiser's xatol 1e-10 and
+    the quadrature's rtol 1e-13 leave ~1e-9), so it is below the annealed rate exactly where the
+    1RSB minimum sits at theta < 1, and continuous across the freezing line alpha_f(q). (alpha >= 0.02:
+    at alpha -> 0 the minimum runs to theta -> 0, outside the reference minimiser's bracket.)"""
     phi, frozen = wrong_class_rate(alpha_, q_, a_, Gamma_)
-    ann = G.phi_annealed(alpha_, q_, a_, Gamma_)
-    assert float(phi) <= float(ann) + 1e-12
+    assert float(phi) == pytest.approx(_one_rsb(alpha_, q_, a_, Gamma_), abs=1e-7)
     af = float(G.freezing_alpha(q_, a_, Gamma_))
     if af > 1e-3:
         below, _ = wrong_class_rate(af * (1 - 1e-9), q_, a_, Gamma_)

@@ -119,8 +119,8 @@ def content():
                  pytest_cmd(_TEST, "test_step_increment_matches_the_finite_d_drift"))),
         Backing(("eq:fd-step-sde-slope", "eq:fd-step-sde-shift"), "closed form, limit",
                 "at $\\omega = 0$ the paths follow the class law $m \\sim N(1, \\sigma^2/d)$, "
-                "$\\mathbb{E}v = \\sigma^2(d-1)/d$ with 20 steps; at $d = 10^4$ $m(0)$ is within 0.005 of the DMF "
-                "(verify checks `finite_d_class_law` and `finite_d_large_d_limit`)",
+                "$\\mathbb{E}v = \\sigma^2(d-1)/d$ with 20 steps (verify check `finite_d_class_law`); at $d = 10^4$ "
+                "$m(0)$ is within 0.005 of the DMF (a consistency of the two theories, not a backing)",
                 (pytest_cmd(_TEST, "test_omega_zero_is_unbiased"), pytest_cmd(_TEST, "test_large_d_approaches_the_dmf"),
                  "cfg-distortion verify")),
         Backing(("eq:fd-weight",), "simulation",

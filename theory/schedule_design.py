@@ -198,18 +198,19 @@ def content():
                 (pytest_cmd(_TEST, "test_ratio_drift_is_exact_on_the_class_law"),)),
         Backing(("eq:guidance-weight", "eq:ode-log-ratio-rate-G"), "numerical integration",
                 "$\\log(v(0)/\\sigma^2)$ of the ODE trajectory (solve_ivp with branch switching) equals $-\\omega$ "
-                "times the quadrature of $k_t$ over the G phase (check "
+                "times the quadrature of $k_t = g_t^2 a_t^2 / (\\Gamma_t (\\Gamma_t + a_t^2))$, typed in the check, over the G phase (check "
                 "`ode_log_variance_ratio_is_the_weighted_guidance_integral`)",
                 (VERIFY,)),
         Backing(("eq:ratio-sensitivity-G-sde",), "numerical integration",
-                "random schedules with $\\omega \\ge 0$ never end with $v(0) > \\sigma^2$ (check "
-                "`variance_never_exceeds_sigma2_for_nonnegative_schedules`; hypothesis sweep in the tests), and a "
-                "negative window after the switch changes nothing (check `negative_window_after_the_switch_is_inert`)",
+                "random schedules with $\\omega \\ge 0$ never end with $v(0) > \\sigma^2$, $v(0)$ from the $v$-equation "
+                "of two typed Gaussian scores along the DMF's branch history (check "
+                "`variance_never_exceeds_sigma2_for_nonnegative_schedules`; hypothesis sweep in the tests)",
                 (VERIFY, pytest_cmd(_TEST, "test_nonnegative_schedules_never_exceed_sigma2"))),
         Backing(("eq:relaxation-rate", "eq:relaxation-propagator"), "numerical integration",
-                "$v(0) - \\sigma^2$ of an SDE trajectory with $\\omega = 0$ below $t_2$ equals "
-                "$\\sigma^4 a_{t_2}^2 (v(t_2) - \\Gamma_{t_2})/\\Gamma_{t_2}^2$ (check "
-                "`sde_variance_relaxes_once_guidance_stops`)",
+                "$v(0)$ of an SDE trajectory with $\\omega = 0$ below $t_2$ equals the typed $v$-equation integrated "
+                "along the same branch history (check `sde_variance_relaxes_once_guidance_stops`); the propagator "
+                "$v(0) - \\sigma^2 = \\sigma^4 a_{t_2}^2 (v(t_2) - \\Gamma_{t_2})/\\Gamma_{t_2}^2$ solves that "
+                "equation (symbolic identity below)",
                 (VERIFY,)),
         Backing(("eq:propagator-residual",), "symbolic identity", "the residual simplifies to 0 and $P_0 = 1$",
                 (pytest_cmd(_TEST, "test_propagator_solves_the_relaxation"),)),

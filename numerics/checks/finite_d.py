@@ -4,7 +4,8 @@
   paths at t = 0 follow the class law, E m = 1 and E v = sigma2 (d - 1)/d, even with 20 steps
   (tolerance: 4 standard errors of the path mean).
 - At d = 10^4 the smooth switch is sharp and the noise small: m(0) approaches the
-  event-driven d -> infinity DMF (tolerance 0.005; measured ~0.001).
+  event-driven d -> infinity DMF (tolerance 0.005; measured ~0.001). Two theories of this
+  project against each other: consistency, not backing.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cfg_distortion.checks.registry import Check, register
 _Z = 4.0
 
 
-@register
+@register(route="closed form from the literature")
 def finite_d_class_law() -> Check:
     """omega = 0, d = 20, sigma2 = 0.7, 20 steps: the worse of m and v against the class law."""
     from cfg_distortion.finite_d.effective import solve
@@ -26,7 +27,7 @@ def finite_d_class_law() -> Check:
     return max(checks, key=lambda c: abs(c.value - c.reference) / c.tolerance)
 
 
-@register
+@register(route="consistency")
 def finite_d_large_d_limit() -> Check:
     """m(0) of the finite-d theory at d = 10^4 against the DMF, alpha = 0.3, omega = 3, sigma2 = 1."""
     from cfg_distortion.meanfield.dmf import trajectory

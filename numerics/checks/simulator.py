@@ -28,13 +28,13 @@ def _class_law(sampler: str) -> tuple[Check, Check]:
             Check(f"simulator_class_law_v_{sampler}", r.v_mean, sigma2 * (d - 1) / d, _Z * r.v_sem, route))
 
 
-@register
+@register(route="simulator")
 def simulator_class_law_sde() -> Check:
     """m and v of the reverse-SDE samples at omega = 0 (both must pass; the worse is reported)."""
     return max(_class_law("sde"), key=lambda c: abs(c.value - c.reference) / c.tolerance)
 
 
-@register
+@register(route="simulator")
 def simulator_class_law_ode() -> Check:
     """m and v of the probability-flow samples at omega = 0 (the worse of the two is reported)."""
     return max(_class_law("ode"), key=lambda c: abs(c.value - c.reference) / c.tolerance)

@@ -16,9 +16,13 @@ def run(args) -> int:
     with tqdm(total=len(all_checks()), desc="verify", unit="check", disable=None, leave=False) as bar:
         results = run_checks(progress=lambda name: (bar.set_postfix_str(name), bar.update()))
     passed = all(c.passed for c in results)
+    independent = sum(c.backing for c in results)
+    counts = {"independent": independent, "consistency": len(results) - independent}
     if args.json:
-        emit_json({"passed": passed, "checks": [c.to_json() for c in results]})
+        emit_json({"passed": passed, "counts": counts, "checks": [c.to_json() for c in results]})
     else:
-        print(table([c.to_json() for c in results], ["name", "passed", "value", "reference", "tolerance"]))
-        print(f"\n{sum(c.passed for c in results)} of {len(results)} checks passed")
+        print(table([c.to_json() for c in results], ["name", "passed", "route", "value", "reference", "tolerance"]))
+        print(f"\n{sum(c.passed for c in results)} of {len(results)} checks passed "
+              f"({counts['independent']} on independent routes, {counts['consistency']} consistency checks, "
+              "which back no result)")
     return 0 if passed else 1
