@@ -16,7 +16,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 REPO = Path(__file__).resolve().parent.parent
 
-# forward processes typed from their definitions (THEORY.md), independent of theory/
+# forward processes typed from their definitions (docs/theory.md), independent of theory/
 DEFINITIONS = {
     "ou": (lambda t: math.exp(-t), lambda t: math.sqrt(-math.expm1(-2 * t)), math.inf),
     "ve": (lambda t: 1.0, lambda t: t, math.inf),

@@ -150,14 +150,7 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
     bad input and :class:`NoWindowError` when no window works (with the reason).
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, None)
-    W = V.positive("omega_max", omega_max)
-    w0 = V.finite("omega_window", omega_window, "omega_window < 0")
-    if w0 >= 0:
-        raise ValueError(f"omega_window must be < 0 (got {w0:g})")
-    max_strength = V.positive("max_strength", max_strength)
-    if abs(w0) > max_strength:
-        raise ValueError(f"|omega_window| must be <= max_strength = {max_strength:g} (got {w0:g})")
-
+    W, w0, max_strength = _window_inputs(omega_max, omega_window, max_strength)
     baseline = trajectory(alpha, W, sigma2, sampler=sampler, process=process)
     common = dict(alpha=alpha, sigma2=sigma2, omega_max=W, sampler=sampler, process=process, baseline=baseline,
                   root_xtol=xtol)
@@ -172,42 +165,59 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
             f"sigma2 = {sigma2:g}); a negative window only lowers m further, so none can restore v(0) = sigma2 "
             f"and keep the class separable")
     t_end = baseline.t_switch[0]
-    count = [0]
-
-    def run(t_start: float, w: float) -> Trajectory:
-        count[0] += 1
-        if t_start <= t_end:
-            return baseline
-        return trajectory(alpha, sigma2=sigma2, schedule=window_schedule(W, w, t_start, t_end), sampler=sampler,
-                          process=process)
-
-    tried, last = [], None
-    w = w0
+    kw = dict(alpha=alpha, sigma2=sigma2, sampler=sampler, process=process)
+    count, tried, w = [0], [], w0
     while abs(w) <= max_strength * (1 + 1e-12):
         tried.append(w)
-        t_start = _window_start(lambda t1, w=w: run(t1, w).v_final - sigma2, t_end, T, xtol)
-        if t_start is None:
-            raise NoWindowError(f"omega = {w:g} on all of (t_s, T] = ({t_end:.6g}, {T:g}] does not restore "
-                                f"v(0) = sigma2 = {sigma2:g}")
-        spec = window_schedule(W, w, t_start, t_end)
-        tr = trajectory(alpha, sigma2=sigma2, schedule=spec, sampler=sampler, process=process)
-        count[0] += 1
-        if abs(tr.v_final - sigma2) > V_TOL:
-            raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach {V_TOL:g} "
-                                f"(v(0) - sigma2 = {tr.v_final - sigma2:.3g}): v(0) is not continuous there")
-        last = (w, t_start, tr)
+        t_start, spec, tr = _restoring_window(W, w, baseline, T, xtol, count, **kw)
         if tr.classified:
             notes = [] if w == w0 else [f"omega_window = {w0:g} left the sample unclassified; strengthened to {w:g}"]
             return Design(schedule=spec, trajectory=tr, omega_window=w, t_window_start=t_start, t_window_end=t_end,
                           evaluations=count[0], tried_strengths=tried, notes=notes, **common)
         w *= 2
-    w, t_start, tr = last
     margin = _terminal_margin(tr.m_final, tr.v_final, alpha, sigma2, process)
     raise NoWindowError(
         f"no window keeps the sample classified: restoring v(0) = sigma2 = {sigma2:g} lowers the overlap to "
         f"m(0) = {tr.m_final:.4g} (constant omega: {baseline.m_final:.4g}), where the classification margin at "
         f"t = 0 is {margin:.3g} < 0, for every strength tried ({', '.join(f'{x:g}' for x in tried)}); the "
         f"class is separable at alpha = {alpha:g} only with the variance shrunk")
+
+
+def _window_inputs(omega_max, omega_window, max_strength) -> tuple[float, float, float]:
+    """(W, w0, max_strength), checked: W > 0, w0 < 0, |w0| <= max_strength (ValueError: one line)."""
+    W = V.positive("omega_max", omega_max)
+    w0 = V.finite("omega_window", omega_window, "omega_window < 0")
+    if w0 >= 0:
+        raise ValueError(f"omega_window must be < 0 (got {w0:g})")
+    max_strength = V.positive("max_strength", max_strength)
+    if abs(w0) > max_strength:
+        raise ValueError(f"|omega_window| must be <= max_strength = {max_strength:g} (got {w0:g})")
+    return W, w0, max_strength
+
+
+def _restoring_window(W, w, baseline, T, xtol, count, *, alpha, sigma2, sampler, process):
+    """(t_start, spec, trajectory) of the window of strength w ending at the baseline's switch whose
+    start restores v(0) = sigma2 (brentq); NoWindowError when no start in (t_s, T] does."""
+    t_end = baseline.t_switch[0]
+
+    def v_residual(t_start: float) -> float:
+        count[0] += 1
+        if t_start <= t_end:
+            return baseline.v_final - sigma2
+        return trajectory(alpha, sigma2=sigma2, schedule=window_schedule(W, w, t_start, t_end), sampler=sampler,
+                          process=process).v_final - sigma2
+
+    t_start = _window_start(v_residual, t_end, T, xtol)
+    if t_start is None:
+        raise NoWindowError(f"omega = {w:g} on all of (t_s, T] = ({t_end:.6g}, {T:g}] does not restore "
+                            f"v(0) = sigma2 = {sigma2:g}")
+    spec = window_schedule(W, w, t_start, t_end)
+    tr = trajectory(alpha, sigma2=sigma2, schedule=spec, sampler=sampler, process=process)
+    count[0] += 1
+    if abs(tr.v_final - sigma2) > V_TOL:
+        raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach {V_TOL:g} "
+                            f"(v(0) - sigma2 = {tr.v_final - sigma2:.3g}): v(0) is not continuous there")
+    return t_start, spec, tr
 
 
 def _window_start(f, t_end: float, T: float, xtol: float) -> float | None:
