@@ -661,4 +661,88 @@ def divergence_w2(m, v, sigma2):
     return -2*numpy.sqrt(sigma2)*numpy.sqrt(v) + sigma2 + v + (m - 1)**2
 
 
+# the functions of each forward process, by process name and quantity
+PROCESS = {
+    'ou': {
+        'a': ou_a,
+        'b': ou_b,
+        'Gamma': ou_Gamma,
+        'snr': ou_snr,
+        'f': ou_f,
+        'g2': ou_g2,
+        'alpha_c': ou_alpha_c,
+        't_c': ou_t_c,
+        'noise_level': ou_noise_level,
+        't_of_noise_level': ou_t_of_noise_level,
+        'da': ou_da,
+        'dGamma': ou_dGamma,
+    },
+    've': {
+        'a': ve_a,
+        'b': ve_b,
+        'Gamma': ve_Gamma,
+        'snr': ve_snr,
+        'f': ve_f,
+        'g2': ve_g2,
+        'alpha_c': ve_alpha_c,
+        't_c': ve_t_c,
+        'noise_level': ve_noise_level,
+        't_of_noise_level': ve_t_of_noise_level,
+        'da': ve_da,
+        'dGamma': ve_dGamma,
+    },
+    'flow': {
+        'a': flow_a,
+        'b': flow_b,
+        'Gamma': flow_Gamma,
+        'snr': flow_snr,
+        'f': flow_f,
+        'g2': flow_g2,
+        'alpha_c': flow_alpha_c,
+        't_c': flow_t_c,
+        'noise_level': flow_noise_level,
+        't_of_noise_level': flow_t_of_noise_level,
+        'da': flow_da,
+        'dGamma': flow_dGamma,
+    },
+}
+
+
+# (dm/dtau, dv/dtau) of the mean-field dynamics, by (branch, sampler)
+DRIFTS = {
+    ('G', 'sde'): (drift_G_sde_m, drift_G_sde_v),
+    ('G', 'ode'): (drift_G_ode_m, drift_G_ode_v),
+    ('C', 'sde'): (drift_C_sde_m, drift_C_sde_v),
+    ('C', 'ode'): (drift_C_ode_m, drift_C_ode_v),
+}
+
+
+# phi and its partial derivatives (phi, d/dq, d/da, d/dGamma), by branch
+WRONG_CLASS_RATE = {
+    'annealed': (phi_annealed, phi_annealed_dq, phi_annealed_da, phi_annealed_dGamma),
+    'frozen': (phi_frozen, phi_frozen_dq, phi_frozen_da, phi_frozen_dGamma),
+}
+
+
+# (m(0), v(0)) of the K -> infinity limit at constant omega (OU), by sampler
+GAUSSIAN_LIMIT = {
+    'sde': (gaussian_limit_m_sde, gaussian_limit_v_sde),
+    'ode': (gaussian_limit_m_ode, gaussian_limit_v_ode),
+}
+
+
+# (dm/dtau, dv/dtau) of the finite-d theory, by sampler
+FINITE_D_DRIFTS = {
+    'sde': (drift_fd_sde_m, drift_fd_sde_v),
+    'ode': (drift_fd_ode_m, drift_fd_ode_v),
+}
+
+
+# (slope, shift) of the finite-d exact step in m, by sampler
+FINITE_D_STEPS = {
+    'sde': (fd_step_sde_slope, fd_step_sde_shift),
+    'ode': (fd_step_ode_slope, fd_step_ode_shift),
+}
+
+
 LATEX = {'alpha_c': {'ou': '\\frac{\\log{\\left(\\frac{\\sigma^2 + e^{2 t}}{\\sigma^2 + e^{2 t} - 1} \\right)}}{2}', 've': '\\frac{\\log{\\left(\\frac{\\sigma^2 + t^{2} + 1}{\\sigma^2 + t^{2}} \\right)}}{2}', 'flow': '\\frac{\\log{\\left(\\frac{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + 2 t^{2} - 2 t + 1}{\\sigma^2 t^{2} - 2 \\sigma^2 t + \\sigma^2 + t^{2}} \\right)}}{2}'}, 't_c': {'ou': '\\frac{\\log{\\left(- \\sigma^2 + 1 + \\frac{1}{e^{2 \\alpha} - 1} \\right)}}{2}', 've': '\\frac{\\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}}{\\sqrt{e^{2 \\alpha} - 1}}', 'flow': '\\frac{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1}{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + \\sqrt{- \\sigma^2 \\left(e^{2 \\alpha} - 1\\right) + 1} \\sqrt{e^{2 \\alpha} - 1} + 1}'}, 'alpha_c_snr': {'any': '\\frac{\\log{\\left(\\mathrm{SNR}_t + 1 \\right)}}{2}'}}

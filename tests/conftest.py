@@ -16,7 +16,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 REPO = Path(__file__).resolve().parent.parent
 
-# forward processes typed from their definitions (THEORY.md), independent of theory/
+# forward processes typed from their definitions (docs/theory.md), independent of theory/
 DEFINITIONS = {
     "ou": (lambda t: math.exp(-t), lambda t: math.sqrt(-math.expm1(-2 * t)), math.inf),
     "ve": (lambda t: 1.0, lambda t: t, math.inf),
@@ -29,8 +29,9 @@ def repo():
     return REPO
 
 
-# Regenerating everything from theory/ takes ~10 s: done once per session, in a fresh interpreter
-# with another hash seed (the output must not depend on set order), and shared by the
+# Regenerating everything from theory/ takes ~20 s of CPU: done once per session, in a fresh
+# interpreter with another hash seed (the output must not depend on set order), started when the
+# session starts so that it runs on the second core beside the other tests, and shared by the
 # codegen-freshness test and the derivation-document tests.
 _GENERATE = """
 import contextlib, io, json, sys
@@ -42,14 +43,34 @@ with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
     status = main(["derive", "--check"])
 json.dump({"module": module, "derive_check_status": status, "derive_check_stderr": err.getvalue()}, sys.stdout)
 """
+_generation = {}
+
+
+def _start_generation():
+    if "process" not in _generation:
+        env = {**os.environ, "PYTHONHASHSEED": "4242"}
+        _generation["process"] = subprocess.Popen([sys.executable, "-c", _GENERATE], cwd=REPO, env=env,
+                                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return _generation["process"]
+
+
+def pytest_collection_finish(session):
+    """Start the regeneration early, only when a test that needs it was collected."""
+    if any("generated" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_generation()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    p = _generation.get("process")
+    if p is not None and p.poll() is None:
+        p.kill()
+        p.communicate()
 
 
 @pytest.fixture(scope="session")
 def generated():
     """What ``python -m cfg_distortion.theory.codegen`` and ``cfg-distortion derive --check`` produce
     now, run once from the repository root: {"module": text, "derive_check_status", "derive_check_stderr"}."""
-    env = {**os.environ, "PYTHONHASHSEED": "4242"}
-    r = subprocess.run([sys.executable, "-c", _GENERATE], cwd=REPO, capture_output=True, text=True, timeout=600,
-                       env=env)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    out, err = _start_generation().communicate(timeout=900)
+    assert _generation["process"].returncode == 0, err
+    return json.loads(out)

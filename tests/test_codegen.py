@@ -27,3 +27,32 @@ def test_cse_and_rewrites_preserve_values():
         args = [rng.uniform(*ranges.get(s.name, (0.05, 2.0)), size=16) for s in fn.args]
         np.testing.assert_allclose(getattr(G, fn.name)(*args), plain(*args), rtol=1e-11, atol=1e-14,
                                    err_msg=fn.name)
+
+
+def test_codegen_refuses_an_installed_copy(tmp_path, monkeypatch, capsys):
+    """Outside a source checkout (no pyproject.toml and numerics/ beside theory/) it writes nothing."""
+    monkeypatch.setattr(codegen, "CHECKOUT", tmp_path)
+    monkeypatch.setattr(codegen, "GENERATED_PATH", tmp_path / "numerics" / "_generated.py")
+    assert not codegen.in_checkout()
+    assert codegen.main(["codegen"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "installed copy" in err[0] and "pip install -e" in err[0]
+    assert not (tmp_path / "numerics").exists()
+
+
+def test_lookup_tables_hold_the_generated_functions():
+    """Callers index tables, never build names: every table entry is the generated function itself."""
+    from cfg_distortion import _generated as G
+
+    assert G.DRIFTS[("G", "sde")] == (G.drift_G_sde_m, G.drift_G_sde_v)
+    assert G.PROCESS["flow"]["g2"] is G.flow_g2 and set(G.PROCESS) == {"ou", "ve", "flow"}
+    assert G.WRONG_CLASS_RATE["frozen"][0] is G.phi_frozen and G.GAUSSIAN_LIMIT["ode"][1] is G.gaussian_limit_v_ode
+
+
+def test_derive_outside_the_repository_root_says_so_before_deriving(tmp_path, monkeypatch, capsys):
+    from cfg_distortion.cli.app import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["derive", "--check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "repository root" in err[0]

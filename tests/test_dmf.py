@@ -100,8 +100,8 @@ def test_infinite_classes_follow_two_typed_gaussian_scores(sampler, sigma2, omeg
     assert tr.m_final == pytest.approx(sol.y[0, -1], abs=1e-8)
     assert tr.v_final == pytest.approx(sol.y[1, -1], abs=1e-8)
     # the sympy closed forms of the Gaussian limit land on the same numbers
-    closed_m = getattr(G, f"gaussian_limit_m_{sampler}")(sigma2, omega)
-    closed_v = getattr(G, f"gaussian_limit_v_{sampler}")(sigma2, omega)
+    m_limit, v_limit = G.GAUSSIAN_LIMIT[sampler]
+    closed_m, closed_v = m_limit(sigma2, omega), v_limit(sigma2, omega)
     assert closed_m == pytest.approx(sol.y[0, -1], abs=1e-8) and closed_v == pytest.approx(sol.y[1, -1], abs=1e-8)
 
 

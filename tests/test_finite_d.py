@@ -82,13 +82,14 @@ def test_step_increment_matches_the_finite_d_drift(sampler):
     for h, tol in ((1e-3, 5e-3), (1e-4, 5e-4)):
         s = t - h
         args = (a, b, G.ou_a(s), G.ou_b(s), sigma2, omega, wc)
-        slope, shift = getattr(G, f"fd_step_{sampler}_slope")(*args), getattr(G, f"fd_step_{sampler}_shift")(*args)
+        slope, shift = (fn(*args) for fn in G.FINITE_D_STEPS[sampler])
         var = G.sde_step_var(a, b, G.ou_a(s), G.ou_b(s), sigma2) if sampler == "sde" else 0.0
         dm = (slope * m + shift - m) / h
         dv = (slope**2 * v + var * (d - 1) / d - v) / h  # E|slope x_perp + sqrt(var) z|^2/d
         args_d = (m, v, a, Gm, f, g2, omega, wc, d)
-        assert abs(dm - getattr(G, f"drift_fd_{sampler}_m")(*args_d)) < tol
-        assert abs(dv - getattr(G, f"drift_fd_{sampler}_v")(*args_d)) < tol
+        drift_m, drift_v = G.FINITE_D_DRIFTS[sampler]
+        assert abs(dm - drift_m(*args_d)) < tol
+        assert abs(dv - drift_v(*args_d)) < tol
 
 
 @pytest.mark.parametrize("sampler", ["sde", "ode"])

@@ -149,3 +149,38 @@ def test_no_import_cycles():
 def test_subpackages_by_role_exist(package):
     assert f"cfg_distortion.{package}" in MODULES
     assert (REPO / "numerics" / package / "__init__.py").read_text().strip()
+
+
+def _text_files():
+    for base in ("numerics", "theory", "tests", "derivations", "docs", "benchmarks", ".ci"):
+        root = (REPO / base).resolve()
+        for path in sorted((REPO / base).rglob("*")):
+            if (path.suffix in (".py", ".md", ".txt", ".toml", ".cfg", "") and path.is_file()
+                    and path.resolve().is_relative_to(root)):
+                yield path
+    for name in ("README.md", "CHANGELOG.md", "pyproject.toml"):
+        yield REPO / name
+
+
+def test_no_reference_to_files_outside_the_repository():
+    """The repository stands alone: no theory note or shared folder outside it is cited."""
+    needles = ("THEORY" + ".md", "../" + "shared", "/work/" + "shared", "shared" + "/seed")
+    bad = [f"{p.relative_to(REPO)}: {n}" for p in _text_files() for n in needles if n in p.read_text(errors="replace")]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_theory_note_exists_and_is_cited():
+    note = REPO / "docs" / "theory.md"
+    text = note.read_text()
+    for section in ("## Model", "## Notation", "## Derivation path", "## Claims and what backs each"):
+        assert section in text, section
+    citing = [REPO / "README.md", REPO / "numerics" / "__init__.py", REPO / "theory" / "__init__.py",
+              REPO / "theory" / "symbols.py", *(REPO / "derivations").glob("*.md"),
+              *(REPO / "numerics" / p / "__init__.py" for p in ("model", "meanfield", "finite_d", "plots", "checks",
+                                                              "cli"))]
+    assert [p.name for p in citing if "docs/theory.md" not in p.read_text()] == []
+    # every test the note names exists
+    import re
+
+    for path, name in re.findall(r"`(tests/test_\w+\.py)::(test_\w+)", text):
+        assert f"def {name}(" in (REPO / path).read_text(), f"{path}::{name}"

@@ -36,3 +36,47 @@ def test_gamma_and_snr_are_the_class_variance(name, sigma2):
     sem = var * math.sqrt(2 / x.size)
     assert abs(float(p.Gamma(t, sigma2)) - var) < 5 * sem
     assert float(p.snr(t, sigma2)) == pytest.approx(a_def(t) ** 2 / float(p.Gamma(t, sigma2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ou", "ve", "flow"])
+def test_specialise_substitutes_every_process_symbol(name):
+    """A DMF drift written in a, Gamma, f, g2 becomes a function of t alone (plus the state and inputs),
+    and equals the generated drift evaluated at the process's a_t, Gamma_t, f_t, g_t^2 (from the
+    definitions of the presets, typed independently in conftest.py)."""
+    import sympy as sp
+
+    from cfg_distortion import _generated as G
+    from cfg_distortion.theory import dmf, process
+    from cfg_distortion.theory import symbols as S
+
+    p = process.PRESETS[name]
+    a_def, b_def, _ = DEFINITIONS[name]
+    for branch in dmf.BRANCHES:
+        for k, expr in enumerate(dmf.drifts(branch, "sde")):
+            special = p.specialise(expr)
+            assert not special.free_symbols & {S.a, S.b, S.Gamma, S.snr, S.f, S.g2}, (branch, k)
+            fn = sp.lambdify((S.t, S.m, S.v, S.sigma2, S.omega), special, "numpy")
+            t, m, v, s2, w = 0.3, 0.7, 0.9, 0.8, 2.0
+            a, b = a_def(t), b_def(t)
+            h = 1e-6  # f = a'/a, g^2 = (b^2)' - 2 f b^2 by central differences of the definitions
+            f = (a_def(t + h) - a_def(t - h)) / (2 * h) / a
+            g2 = (b_def(t + h) ** 2 - b_def(t - h) ** 2) / (2 * h) - 2 * f * b * b
+            want = G.DRIFTS[(branch, "sde")][k](m, v, a, a * a * s2 + b * b, f, g2, w)
+            assert float(fn(t, m, v, s2, w)) == pytest.approx(float(want), rel=1e-7), (branch, k)
+
+
+def test_latex_prints_f_t_and_g_t_squared_like_the_equations():
+    """latex() of the DMF drifts uses the one symbol table: f_t and g_t^2, never g_{2} or a bare f,
+    and prints exactly what the equation document prints."""
+    from cfg_distortion.theory import dmf
+    from cfg_distortion.theory import equations as EQ
+    from cfg_distortion.theory.latex import latex
+
+    for branch in dmf.BRANCHES:
+        for sampler in dmf.SAMPLERS:
+            dm, dv = dmf.drifts(branch, sampler)
+            text = latex(dv)
+            assert "g_t^2" in text and "g_{2}" not in text and "g2" not in text
+            assert "f_t" in text and " f " not in f" {text} ".replace("{", " ").replace("}", " ")
+            assert text == EQ.expr_latex(dv)
+            assert latex(dm) == EQ.expr_latex(dm)

@@ -5,9 +5,15 @@ derivations of :mod:`cfg_distortion.theory` (common subexpressions eliminated wi
 :func:`sympy.cse`, log(1 + x) and exp(x) - 1 rewritten to log1p / expm1 by
 :func:`sympy.codegen.rewriting.optimize`, printed by sympy's NumPy printer). The module
 is committed so that a CLI call imports numpy code only, never sympy; a test regenerates
-it and fails if the committed file is stale. Regenerate with::
+it and fails if the committed file is stale. Besides the functions, the module exports lookup
+tables (:func:`lookup_tables`: drifts by branch and sampler, process functions by name,
+Gaussian limits by sampler, ...), so callers index a table instead of building function
+names as strings. Regenerate, from a source checkout (``pip install -e .``), with::
 
-    python -m cfg_distortion.theory.codegen        # writes numerics/_generated.py
+    python -m cfg_distortion.theory.codegen        # writes numerics/_generated.py of this checkout
+
+It refuses, with one line, to write into an installed (site-packages) copy. The theory
+behind every function is summarised in docs/theory.md.
 """
 from __future__ import annotations
 
@@ -28,7 +34,10 @@ from .latex import latex
 from .process import PRESETS, noise
 from .symbols import Gamma, a, alpha, m, mumu, omega, q, sigma2, snr, t, theta, u, xmu
 
-GENERATED_PATH = Path(__file__).resolve().parent.parent / "numerics" / "_generated.py"
+CHECKOUT = Path(__file__).resolve().parent.parent  # the source checkout, when this file is in one
+GENERATED_PATH = CHECKOUT / "numerics" / "_generated.py"
+PROCESS_FIELDS = ("a", "b", "Gamma", "snr", "f", "g2", "alpha_c", "t_c", "noise_level", "t_of_noise_level", "da",
+                  "dGamma")
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,53 @@ def _function_source(fn: NumericFunction, printer: SciPyPrinter) -> str:
     return "\n".join(lines)
 
 
+def lookup_tables(names: list[str]) -> list[tuple[str, str, dict]]:
+    """(name, description, {key: function name | tuple of names | nested dict}) of every lookup
+    table of the generated module, read off the generated ``names`` in their order (each entry is
+    checked to exist when the module is written)."""
+    import re
+
+    def table(pattern: str, partners) -> dict:  # {key: (name, its partners)} for every name matching pattern
+        out = {}
+        for name in names:
+            match = re.fullmatch(pattern, name)
+            if match:
+                key = match.groups() if len(match.groups()) > 1 else match.group(1)
+                out[key] = (name, *(partner(name) for partner in partners))
+        return out
+
+    rate = ("", "_dq", "_da", "_dGamma")
+    return [
+        ("PROCESS", "the functions of each forward process, by process name and quantity",
+         {p: {q: f"{p}_{q}" for q in PROCESS_FIELDS} for p in PRESETS}),
+        ("DRIFTS", "(dm/dtau, dv/dtau) of the mean-field dynamics, by (branch, sampler)",
+         table(r"drift_([GC])_([a-z]+)_m", [lambda n: n[:-1] + "v"])),
+        ("WRONG_CLASS_RATE", "phi and its partial derivatives (phi, d/dq, d/da, d/dGamma), by branch",
+         {br: tuple(f"phi_{br}{x}" for x in rate) for br in ("annealed", "frozen")}),
+        ("GAUSSIAN_LIMIT", "(m(0), v(0)) of the K -> infinity limit at constant omega (OU), by sampler",
+         table(r"gaussian_limit_m_([a-z]+)", [lambda n: n.replace("_m_", "_v_")])),
+        ("FINITE_D_DRIFTS", "(dm/dtau, dv/dtau) of the finite-d theory, by sampler",
+         table(r"drift_fd_([a-z]+)_m", [lambda n: n[:-1] + "v"])),
+        ("FINITE_D_STEPS", "(slope, shift) of the finite-d exact step in m, by sampler",
+         table(r"fd_step_([a-z]+)_slope", [lambda n: n.replace("_slope", "_shift")])),
+    ]
+
+
+def _table_source(name: str, doc: str, table: dict, known: set[str]) -> str:
+    def value(x, indent):
+        if isinstance(x, str):
+            if x not in known:
+                raise RuntimeError(f"lookup table {name}: {x} is not a generated function")
+            return x
+        if isinstance(x, tuple):
+            return "(" + ", ".join(value(y, indent) for y in x) + ("," if len(x) == 1 else "") + ")"
+        pad = " " * (indent + 4)
+        items = [f"{pad}{k!r}: {value(v, indent + 4)}," for k, v in x.items()]
+        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
+
+    return f"# {doc}\n{name} = {value(table, 0)}"
+
+
 def generate_module() -> str:
     """Source text of numerics/_generated.py."""
     printer = _Printer({"fully_qualified_modules": True, "inline": True})
@@ -188,17 +244,42 @@ def generate_module() -> str:
         "    return value + 0.0 * sum(numpy.asarray(x, dtype=float) for x in args)",
     ]
     parts = ["\n".join(header)]
-    for fn in numeric_functions():
+    functions = numeric_functions()
+    for fn in functions:
         parts.append(_function_source(fn, printer))
+    known = [fn.name for fn in functions]
+    parts += [_table_source(name, doc, table, set(known)) for name, doc, table in lookup_tables(known)]
     parts.append("LATEX = " + repr(latex_table()))
     return "\n\n\n".join(parts) + "\n"
 
 
+def in_checkout() -> bool:
+    """This module sits in a source checkout (pyproject.toml and numerics/ beside theory/), not in an
+    installed copy under site-packages."""
+    return (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "numerics" / "__init__.py").is_file()
+
+
 def write_module(path: Path = GENERATED_PATH) -> Path:
-    path.write_text(generate_module())
+    """Write the module atomically (a temporary file beside it, then a rename)."""
+    text = generate_module()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
     return path
 
 
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        target = Path(argv[1])
+    elif in_checkout():
+        target = GENERATED_PATH
+    else:
+        print(f"cfg_distortion.theory.codegen: {Path(__file__).resolve().parent} is an installed copy, not a "
+              "source checkout: run it from a clone installed with `pip install -e .`", file=sys.stderr)
+        return 2
+    print(f"wrote {write_module(target)}")
+    return 0
+
+
 if __name__ == "__main__":
-    out = write_module(Path(sys.argv[1]) if len(sys.argv) > 1 else GENERATED_PATH)
-    print(f"wrote {out}")
+    sys.exit(main(sys.argv))

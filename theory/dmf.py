@@ -26,10 +26,7 @@ import sympy as sp
 
 from .free_energy import tilted_saddle
 from .scores import guided_score_coefficients
-from .symbols import Gamma, a, d, m, omega, q, s, theta, v
-
-f = sp.Symbol("f", real=True)  # forward drift coefficient a'/a
-g2 = sp.Symbol("g2", nonnegative=True)  # forward squared diffusion
+from .symbols import Gamma, a, d, f, g2, m, omega, q, s, theta, v
 
 BRANCHES = ("G", "C")
 SAMPLERS = ("sde", "ode")

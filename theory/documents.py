@@ -1,6 +1,6 @@
 """The derivation documents of ``derivations/``, generated from the live sympy derivations.
 
-One Markdown document per step of the derivation path (THEORY.md). Each gives, in order,
+One Markdown document per step of the derivation path (docs/theory.md). Each gives, in order,
 the intermediate sympy results (the :class:`~.equations.Equation` objects of
 :mod:`.equations`, printed from sympy, never typed), the assumptions, and what backs each
 result (closed form, limit, Monte Carlo, simulation) with the exact command that checks it.
@@ -63,7 +63,7 @@ class Content:
 class Document:
     slug: str  # file name without .md
     title: str
-    steps: str  # the steps of THEORY.md's derivation path it covers ("step 2", "steps 3-4")
+    steps: str  # the steps of the derivation path of docs/theory.md it covers ("step 2", "steps 3-4")
     modules: tuple[str, ...]  # theory modules it is generated from
     build: Callable[[], Content]
 
@@ -73,7 +73,7 @@ class Planned:
     """A derivation step whose theory module does not exist yet (listed in the index)."""
 
     title: str
-    where: str  # the step of THEORY.md ("step 5", "numerics", "claim 6")
+    where: str  # the step of docs/theory.md ("step 5", "numerics", "claim 6")
     module: str  # the theory module that will back it
     what: str
 
@@ -586,7 +586,7 @@ def _render(doc: Document, eqs: dict[str, EQ.Equation]) -> str:
         raise RuntimeError(f"{doc.slug}: backing refers to equations not in the document: {unknown}")
     sources = ", ".join(f"`theory/{m}.py`" for m in doc.modules)
     out = [MARKER, f"# {doc.title}",
-           f"Derivation {doc.steps} of `THEORY.md`, generated from {sources} by `cfg-distortion derive`. "
+           f"Derivation {doc.steps} of the theory note [`docs/theory.md`](../docs/theory.md), generated from {sources} by `cfg-distortion derive`. "
            f"Every formula is printed from the sympy object named under it; the numbers are this document's, "
            f"the `eq:` labels are those of `cfg-distortion equations --format latex`.",
            "## Assumptions", "\n".join(f"- {a}" for a in content.assumptions), "## Derivation"]
@@ -606,7 +606,8 @@ def _render(doc: Document, eqs: dict[str, EQ.Equation]) -> str:
 def _index() -> str:
     lines = [MARKER, "# Derivations",
              "Generated from `theory/` by `cfg-distortion derive`; `cfg-distortion derive --check` (run by CI) fails "
-             "when these files differ from what `theory/` produces now. All equations in one list: "
+             "when these files differ from what `theory/` produces now. The model, the notation, the derivation path "
+             "and what backs each claim: [`docs/theory.md`](../docs/theory.md). All equations in one list: "
              f"[{EQUATIONS_FILE}]({EQUATIONS_FILE}) (LaTeX: `cfg-distortion equations --format latex`).",
              "| step | document | from |", "|---|---|---|"]
     for d in DOCUMENTS:

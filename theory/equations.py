@@ -21,7 +21,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .latex import SYMBOL_NAMES
+from .symbols import latex_names
 
 __all__ = ["Equation", "Group", "GROUPS", "all_equations", "by_label", "expr_latex", "layout", "equation_lines",
            "markdown_equation", "latex_equation", "latex_document", "markdown_document"]
@@ -32,13 +32,10 @@ XMU_J, MUMU_J = sp.Symbol("xmu_j", real=True), sp.Symbol("mumu_j", nonnegative=T
 ADOT, BDOT = sp.symbols("adot bdot", real=True)
 J_INDEX = sp.Symbol("j", integer=True, positive=True)
 DISPLAY_NAMES = {
-    **SYMBOL_NAMES,
     VEC_X: "x", VEC_MU_K: r"\mu_k", VEC_MU_C: r"\mu_c", VEC_MPOST: r"\textstyle\sum_{k} w_k \mu_k",
     XMU_J: r"x\cdot\mu_j", MUMU_J: r"\lVert\mu_j\rVert^2", ADOT: r"\dot a_t", BDOT: r"\dot b_t",
 }
 
-# symbols of later modules (whatever their assumptions), printed by name
-NAMES_BY_NAME = {"f": "f_t", "g2": "g_t^2", "mu_c": r"\mu_c", "x_perp": r"x_\perp"}
 
 LINE_WIDTH = 40  # displayed characters per line (see _visual_width) before a sum is broken
 
@@ -76,10 +73,7 @@ def expr_latex(expr: sp.Basic) -> str:
     """LaTeX of a sympy object in the project's notation (deterministic, no Dummy names)."""
     if any(isinstance(s, sp.Dummy) for s in expr.free_symbols):
         raise ValueError(f"expression has Dummy symbols, whose names are not stable: {expr}")
-    names = dict(DISPLAY_NAMES)
-    for sym in expr.free_symbols:  # symbols defined in later modules, known by name only
-        if sym not in names and getattr(sym, "name", None) in NAMES_BY_NAME:
-            names[sym] = NAMES_BY_NAME[sym.name]
+    names = {**latex_names(expr), **DISPLAY_NAMES}  # symbols.LATEX by name, then display-only symbols
     return sp.latex(expr, symbol_names=names)
 
 
@@ -546,7 +540,8 @@ def by_label() -> dict[str, Equation]:
 
 _TITLE = "cfg-distortion: derived equations"
 _INTRO = ("Every equation below is printed from the sympy object that the toolkit's theory layer "
-          "derives; none is typed by hand. Regenerate with cfg-distortion equations.")
+          "derives; none is typed by hand. Regenerate with cfg-distortion equations. The notation is that of "
+          "the theory note docs/theory.md of the repository.")
 
 
 def _latex_text(text: str) -> str:

@@ -23,7 +23,7 @@ import sympy as sp
 
 from . import dmf
 from .process import PRESETS
-from .symbols import Gamma, a, m, sigma2, t, v
+from .symbols import m, sigma2, t, v
 
 _r = sp.Symbol("r", positive=True)  # 1 + SNR_t, from 1 + 1/sigma2 at t = 0 down to 1 at t = inf
 
@@ -32,8 +32,7 @@ def _rate_and_source(var: sp.Symbol, sampler: str):
     """k(t), S(t) of d var/dt = k var - S in branch G for the OU process."""
     p = PRESETS["ou"]
     drift = sp.expand(dmf.drifts("G", sampler)[{m: 0, v: 1}[var]])
-    sub = {dmf.f: p.f, dmf.g2: p.g2, Gamma: p.Gamma, a: p.a}
-    return sp.simplify(-drift.coeff(var, 1).subs(sub)), sp.simplify(drift.coeff(var, 0).subs(sub))
+    return sp.simplify(p.specialise(-drift.coeff(var, 1))), sp.simplify(p.specialise(drift.coeff(var, 0)))
 
 
 def _in_r(expr: sp.Expr) -> sp.Expr:

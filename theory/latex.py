@@ -1,22 +1,18 @@
-"""LaTeX of theory expressions in the notation of THEORY.md (sigma2 -> \\sigma^2 ...)."""
+"""LaTeX of theory expressions in the notation of docs/theory.md (sigma2 -> \\sigma^2, g2 -> g_t^2, ...).
+
+The LaTeX forms live in one table, :data:`cfg_distortion.theory.symbols.LATEX`, shared with the
+equation documents.
+"""
 from __future__ import annotations
 
 import sympy as sp
 
 from . import symbols as S
 
-SYMBOL_NAMES = {
-    S.sigma2: r"\sigma^2",
-    S.Gamma: r"\Gamma_t",
-    S.a: "a_t",
-    S.b: "b_t",
-    S.snr: r"\mathrm{SNR}_t",
-    S.xx: r"\lVert x\rVert^2",
-    S.xmu: r"x\cdot\mu_k",
-    S.mumu: r"\lVert\mu_k\rVert^2",
-}
+SYMBOL_NAMES = {getattr(S, name): tex for name, tex in S.LATEX.items() if hasattr(S, name)}
 
 
 def latex(expr: sp.Expr, **kwargs) -> str:
-    """sympy.latex with the project's symbol names."""
-    return sp.latex(expr, symbol_names=SYMBOL_NAMES, **kwargs)
+    """sympy.latex with the project's symbol names (every symbol of :data:`symbols.LATEX`, matched by name)."""
+    names = {**S.latex_names(expr), **kwargs.pop("symbol_names", {})}
+    return sp.latex(expr, symbol_names=names, **kwargs)

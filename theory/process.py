@@ -19,7 +19,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from .symbols import Gamma, a, b, sigma2, t
+from .symbols import Gamma, a, b, f, g2, sigma2, snr, t
 
 __all__ = ["ForwardProcess", "PRESETS", "forward_process", "sde_coefficients", "noise"]
 
@@ -85,8 +85,10 @@ class ForwardProcess:
         return sp.simplify(roots[0])
 
     def specialise(self, expr: sp.Expr) -> sp.Expr:
-        """Substitute the generic symbols a, b, Gamma of a derivation by this process."""
-        return expr.subs({Gamma: self.Gamma, a: self.a, b: self.b})
+        """Substitute every process symbol of a derivation (a, b, Gamma, snr, f, g2) by this process's
+        functions of t (simultaneously: Gamma's own a and b are not substituted twice)."""
+        return expr.subs({Gamma: self.Gamma, snr: self.snr, a: self.a, b: self.b, f: self.f, g2: self.g2},
+                         simultaneous=True)
 
 
 def forward_process(a_t: sp.Expr, b_t: sp.Expr, name: str = "custom", t_max=sp.oo) -> ForwardProcess:

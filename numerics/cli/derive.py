@@ -3,7 +3,8 @@
 The documents are built from the live sympy derivations by
 :mod:`cfg_distortion.theory.documents`. With ``--check`` nothing is written: the command
 exits 1, with one line per differing file on stderr, when the files in ``--dir`` differ from
-what ``theory/`` produces now (CI runs it).
+what ``theory/`` produces now (CI runs it). ``--dir`` must be the ``derivations/`` folder of a
+source checkout (checked before anything is derived): run it from the repository root.
 """
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def run(args) -> int:
     directory = Path(args.dir)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"dir {args.dir!r}: exists and is not a folder")
+    root = directory.resolve().parent  # checked before sympy is imported and anything is derived
+    if not ((root / "pyproject.toml").is_file() and (root / "theory").is_dir()):
+        raise ValueError(f"dir {args.dir!r}: not the derivations/ folder of a source checkout (no pyproject.toml "
+                         "and theory/ beside it); run from the repository root")
     if args.check:
         if not directory.is_dir():
             raise ValueError(f"dir {args.dir!r}: no such folder (run from the repository root)")

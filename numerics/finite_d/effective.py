@@ -128,7 +128,7 @@ def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampl
     if not np.all(np.isfinite(omegas)):
         raise ValueError(f"schedule {sched.spec!r} is not finite on [0, T]")
     a, b, Gm = p.a(times), p.b(times), p.Gamma(times, sigma2)
-    slope_fn, shift_fn = getattr(G, f"fd_step_{sampler}_slope"), getattr(G, f"fd_step_{sampler}_shift")
+    slope_fn, shift_fn = G.FINITE_D_STEPS[sampler]
 
     rng = np.random.default_rng(seed)
     s0 = float(G.start_variance(a[0], Gm[0]))

@@ -1,6 +1,6 @@
 """Exact-score simulator: guided sampling of the K-class Gaussian mixture at finite d.
 
-Model (THEORY.md): K centroids mu_k ~ N(0, I_d) drawn from ``seed``, target class c = 0,
+Model (docs/theory.md): K centroids mu_k ~ N(0, I_d) drawn from ``seed``, target class c = 0,
 x0 | c ~ N(mu_c, sigma2 I). Guided score s = (1 + omega) grad log p_t(x|c) - omega grad
 log p_t(x) with the exact K-component mixture posterior w_k(x, t) (:mod:`.posterior`).
 
@@ -40,7 +40,7 @@ T = 10, ve: T = 1e4, flow: T = 1 - 1e-4), which bounds the start's effect on m.
 
 Observables at t = 0: m = x . mu_c/|mu_c|^2 (the coordinate along mu_c, = x . mu_c/d when
 |mu_c|^2 = d) and v = |x - m mu_c|^2/d; ``target_norm="fixed"`` rescales mu_c to
-|mu_c|^2 = d (the finite-d trap of THEORY.md), ``"random"`` keeps the drawn norm and reports
+|mu_c|^2 = d (the finite-d trap of docs/theory.md), ``"random"`` keeps the drawn norm and reports
 ``target_norm2`` = |mu_c|^2/d; ``classified_fraction`` is the share of samples whose target
 posterior weight at t = 0 exceeds 1/2 (for sigma2 = 0: target is the nearest centroid).
 """

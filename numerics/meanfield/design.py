@@ -152,17 +152,7 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
     tqdm-like object whose ``update()`` is called after each trajectory.
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, None)
-    W = V.omega_bound(V.positive("omega_max", omega_max), "omega_max")
-    w0 = V.omega_bound(omega_window, "omega_window")
-    if w0 >= 0:
-        raise ValueError(f"omega_window must be < 0 (got {w0:g})")
-    max_strength = V.positive("max_strength", max_strength)
-    if max_strength > -V.OMEGA_MIN:
-        raise ValueError(f"max_strength must satisfy 0 < max_strength <= {-V.OMEGA_MIN:g} (got {max_strength:g}): "
-                         f"{V.OMEGA_REASON}")
-    if abs(w0) > max_strength:
-        raise ValueError(f"|omega_window| must be <= max_strength = {max_strength:g} (got {w0:g})")
-
+    W, w0, max_strength = _window_inputs(omega_max, omega_window, max_strength)
     baseline = trajectory(alpha, W, sigma2, sampler=sampler, process=process)
     common = dict(alpha=alpha, sigma2=sigma2, omega_max=W, sampler=sampler, process=process, baseline=baseline,
                   root_xtol=xtol)
@@ -177,41 +167,16 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
             f"sigma2 = {sigma2:g}); a negative window only lowers m further, so none can restore v(0) = sigma2 "
             f"and keep the class separable")
     t_end = baseline.t_switch[0]
-    count = [0]
-
-    def run(t_start: float, w: float) -> Trajectory:
-        count[0] += 1
-        if progress is not None:
-            progress.update()
-        if t_start <= t_end:
-            return baseline
-        return trajectory(alpha, sigma2=sigma2, schedule=window_schedule(W, w, t_start, t_end), sampler=sampler,
-                          process=process)
-
-    tried, last = [], None
-    w = w0
+    kw = dict(alpha=alpha, sigma2=sigma2, sampler=sampler, process=process, progress=progress)
+    count, tried, w = [0], [], w0
     while abs(w) <= max_strength * (1 + 1e-12):
         tried.append(w)
-        t_start = _window_start(lambda t1, w=w: run(t1, w).v_final - sigma2, t_end, T, xtol)
-        if t_start is None:
-            raise NoWindowError(f"omega = {w:g} on all of (t_s, T] = ({t_end:.6g}, {T:g}] does not restore "
-                                f"v(0) = sigma2 = {sigma2:g}")
-        spec = window_schedule(W, w, t_start, t_end)
-        tr = trajectory(alpha, sigma2=sigma2, schedule=spec, sampler=sampler, process=process)
-        count[0] += 1
-        if progress is not None:
-            progress.update()
-        if abs(tr.v_final - sigma2) > V_TOL * min(1.0, sigma2):  # relative below sigma2 = 1
-            raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach "
-                                f"{V_TOL * min(1.0, sigma2):g} "
-                                f"(v(0) - sigma2 = {tr.v_final - sigma2:.3g}): v(0) is not continuous there")
-        last = (w, t_start, tr)
+        t_start, spec, tr = _restoring_window(W, w, baseline, T, xtol, count, **kw)
         if tr.classified:
             notes = [] if w == w0 else [f"omega_window = {w0:g} left the sample unclassified; strengthened to {w:g}"]
             return Design(schedule=spec, trajectory=tr, omega_window=w, t_window_start=t_start, t_window_end=t_end,
                           evaluations=count[0], tried_strengths=tried, notes=notes, **common)
         w *= 2
-    w, t_start, tr = last
     margin = _terminal_margin(tr.m_final, tr.v_final, alpha, sigma2, process)
     raise NoWindowError(
         f"no window keeps the sample classified: restoring v(0) = sigma2 = {sigma2:g} lowers the overlap to "
@@ -222,6 +187,51 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
 
 def _alpha_text(alpha: float) -> str:
     return "K -> infinity (alpha = log K / d unbounded)" if math.isinf(alpha) else f"alpha = {alpha:g}"
+
+
+def _window_inputs(omega_max, omega_window, max_strength) -> tuple[float, float, float]:
+    """(W, w0, max_strength), checked: W > 0, w0 < 0, |w0| <= max_strength (ValueError: one line)."""
+    W = V.omega_bound(V.positive("omega_max", omega_max), "omega_max")
+    w0 = V.omega_bound(omega_window, "omega_window")
+    if w0 >= 0:
+        raise ValueError(f"omega_window must be < 0 (got {w0:g})")
+    max_strength = V.positive("max_strength", max_strength)
+    if max_strength > -V.OMEGA_MIN:
+        raise ValueError(f"max_strength must satisfy 0 < max_strength <= {-V.OMEGA_MIN:g} (got {max_strength:g}): "
+                         f"{V.OMEGA_REASON}")
+    if abs(w0) > max_strength:
+        raise ValueError(f"|omega_window| must be <= max_strength = {max_strength:g} (got {w0:g})")
+    return W, w0, max_strength
+
+
+def _restoring_window(W, w, baseline, T, xtol, count, *, alpha, sigma2, sampler, process, progress=None):
+    """(t_start, spec, trajectory) of the window of strength w ending at the baseline's switch whose
+    start restores v(0) = sigma2 (brentq); NoWindowError when no start in (t_s, T] does."""
+    t_end = baseline.t_switch[0]
+
+    def v_residual(t_start: float) -> float:
+        count[0] += 1
+        if progress is not None:
+            progress.update()
+        if t_start <= t_end:
+            return baseline.v_final - sigma2
+        return trajectory(alpha, sigma2=sigma2, schedule=window_schedule(W, w, t_start, t_end), sampler=sampler,
+                          process=process).v_final - sigma2
+
+    t_start = _window_start(v_residual, t_end, T, xtol)
+    if t_start is None:
+        raise NoWindowError(f"omega = {w:g} on all of (t_s, T] = ({t_end:.6g}, {T:g}] does not restore "
+                            f"v(0) = sigma2 = {sigma2:g}")
+    spec = window_schedule(W, w, t_start, t_end)
+    tr = trajectory(alpha, sigma2=sigma2, schedule=spec, sampler=sampler, process=process)
+    count[0] += 1
+    if progress is not None:
+        progress.update()
+    if abs(tr.v_final - sigma2) > V_TOL * min(1.0, sigma2):  # relative below sigma2 = 1
+        raise NoWindowError(f"the root of v(0) - sigma2 in the window start did not reach "
+                            f"{V_TOL * min(1.0, sigma2):g} "
+                            f"(v(0) - sigma2 = {tr.v_final - sigma2:.3g}): v(0) is not continuous there")
+    return t_start, spec, tr
 
 
 def _window_start(f, t_end: float, T: float, xtol: float) -> float | None:

@@ -22,10 +22,9 @@ class Flow:
     def __init__(self, sigma2, sampler, process):
         self.sigma2 = sigma2
         self.p = get_process(process)
-        self.da = getattr(G, f"{process}_da")
-        self.dGamma = getattr(G, f"{process}_dGamma")
-        self.fns = {b: (getattr(G, f"drift_{b}_{sampler}_m"), getattr(G, f"drift_{b}_{sampler}_v"))
-                    for b in "GC"}
+        self.da = G.PROCESS[process]["da"]
+        self.dGamma = G.PROCESS[process]["dGamma"]
+        self.fns = {b: G.DRIFTS[(b, sampler)] for b in "GC"}
 
     def coeffs(self, t):
         """(a, Gamma, f, g2) at t (a scalar, or an array of per-point times)."""

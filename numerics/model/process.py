@@ -30,4 +30,4 @@ class Process:
 def get_process(name: str) -> Process:
     check_process(name)
     fields = ("a", "b", "Gamma", "snr", "f", "g2", "alpha_c", "t_c", "noise_level", "t_of_noise_level")
-    return Process(name, T_MAX[name], **{f: getattr(G, f"{name}_{f}") for f in fields})
+    return Process(name, T_MAX[name], **{f: G.PROCESS[name][f] for f in fields})

@@ -16,8 +16,6 @@ from cfg_distortion.model.roots import ConvergenceError, illinois
 
 __all__ = ["ConvergenceError", "frozen_root", "wrong_class_rate", "classification_margin"]
 
-_SUFFIXES = ("", "_dq", "_da", "_dGamma")
-
 
 def frozen_root(alpha, q, a, Gamma, rtol: float = 1e-13):
     """u in [0, a^2/Gamma] with frozen_constraint(u) = 0, where Sigma(1) < 0 (vectorised).
@@ -41,13 +39,13 @@ def wrong_class_rate(alpha, q, a, Gamma, derivatives: bool = False):
     With ``derivatives``: ((phi, dphi/dq, dphi/da, dphi/dGamma), frozen)."""
     alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
     frozen = np.asarray(G.entropy_saddle(alpha, q, a, Gamma) < 0)
-    names = _SUFFIXES if derivatives else _SUFFIXES[:1]
-    out = [np.array(getattr(G, f"phi_annealed{n}")(alpha, q, a, Gamma), dtype=float) for n in names]
+    count = 4 if derivatives else 1  # phi, then d/dq, d/da, d/dGamma
+    out = [np.array(fn(alpha, q, a, Gamma), dtype=float) for fn in G.WRONG_CLASS_RATE["annealed"][:count]]
     if np.any(frozen):
         fa, fq, fa_, fG = alpha[frozen], q[frozen], a[frozen], Gamma[frozen]
         u = frozen_root(fa, fq, fa_, fG)
-        for arr, n in zip(out, names):
-            arr[frozen] = getattr(G, f"phi_frozen{n}")(u, fq, fa_, fG)
+        for arr, fn in zip(out, G.WRONG_CLASS_RATE["frozen"]):
+            arr[frozen] = fn(u, fq, fa_, fG)
     return (tuple(out) if derivatives else out[0]), frozen
 
 

@@ -59,6 +59,19 @@ def figure(grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=No
     """
     import matplotlib.pyplot as plt
 
+    fig, axes = plt.subplots(2, 4, figsize=(21, 10.5))
+    fig.subplots_adjust(left=0.04, right=0.98, top=0.92, bottom=0.13, wspace=0.3, hspace=0.32)
+    _maps(fig, axes[0], grid, boundary, alpha_c0)
+    _switch_profile(axes[1, 0], grid, alpha_c0, t_c)
+    _omega_profiles(axes[1, 1:], grid, limits)
+    fig.suptitle(rf"Phase diagram of guided sampling: $\sigma^2 = {sigma2:g}$, {sampler.upper()} sampler, "
+                 rf"{process} process ($d \to \infty$ mean field)")
+    fig.text(0.04, 0.06, textwrap.fill(CAPTION, 250), ha="left", va="top", fontsize=8.5)
+    return fig
+
+
+def _maps(fig, axes, grid, boundary, alpha_c0) -> None:
+    """Top row: t_s, mean shift, variance ratio and kl over (alpha, omega), with the boundary."""
     alphas, omegas = grid.alphas, grid.omegas
     maps = [
         ("t_switch", r"first switching time $t_s$ (forward time)", grid.field("t_switch")),
@@ -66,13 +79,11 @@ def figure(grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=No
         ("variance_ratio", r"variance ratio $v(0)/\sigma^2$", grid.field("variance_ratio")),
         ("kl", r"divergence $\frac{1}{d}\mathrm{KL}$(sampled $\|$ class)", grid.field("kl")),
     ]
-    fig, axes = plt.subplots(2, 4, figsize=(21, 10.5))
-    fig.subplots_adjust(left=0.04, right=0.98, top=0.92, bottom=0.13, wspace=0.3, hspace=0.32)
     ea, eo = _edges(alphas), _edges(omegas)
     unclassified = ~grid.field("classified").astype(bool)
     b_om = np.array([b.omega for b in boundary if b.alpha_c is not None])
     b_al = np.array([b.alpha_c for b in boundary if b.alpha_c is not None])
-    for ax, (name, label, z) in zip(axes[0], maps):
+    for ax, (name, label, z) in zip(axes, maps):
         ax.set_facecolor("0.8")
         # rasterised: a vector PDF of a 10^5-cell mesh took a minute to write and to open
         mesh = ax.pcolormesh(ea, eo, np.ma.masked_invalid(z.T), shading="flat", cmap="viridis", rasterized=True)
@@ -90,10 +101,13 @@ def figure(grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=No
         ax.set_xlabel(r"$\alpha = \log K / d$")
         ax.set_ylabel(r"guidance strength $\omega$")
         ax.set_title(label)
-    axes[0, 0].legend(loc="upper right", fontsize=8, framealpha=0.6)
+    axes[0].legend(loc="upper right", fontsize=8, framealpha=0.6)
 
+
+def _switch_profile(ax, grid, alpha_c0, t_c) -> None:
+    """t_s against alpha for a few omegas, with the omega = 0 classification time t_c(alpha)."""
+    alphas, omegas = grid.alphas, grid.omegas
     ts = grid.field("t_switch")
-    ax = axes[1, 0]
     for j in _pick(omegas):
         ax.plot(alphas, ts[:, j], marker=".", label=rf"$\omega = {omegas[j]:.3g}$")
     if t_c is not None:
@@ -107,9 +121,13 @@ def figure(grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=No
     ax.set_title(r"switching time ($t_s \to \infty$ as $\alpha \to 0$)")
     ax.legend(fontsize=8)
 
-    for ax, key, label, ref in ((axes[1, 1], "mean_shift", r"mean shift $m(0) - 1$", 0.0),
-                                (axes[1, 2], "variance_ratio", r"variance ratio $v(0)/\sigma^2$", 1.0),
-                                (axes[1, 3], "kl", r"divergence $\frac{1}{d}\mathrm{KL}$", 0.0)):
+
+def _omega_profiles(axes, grid, limits) -> None:
+    """Mean shift, variance ratio and kl against omega for a few alphas, with the two limit lines."""
+    alphas, omegas = grid.alphas, grid.omegas
+    for ax, key, label, ref in ((axes[0], "mean_shift", r"mean shift $m(0) - 1$", 0.0),
+                                (axes[1], "variance_ratio", r"variance ratio $v(0)/\sigma^2$", 1.0),
+                                (axes[2], "kl", r"divergence $\frac{1}{d}\mathrm{KL}$", 0.0)):
         z = grid.field(key)
         for i in _pick(alphas):
             ax.plot(omegas, z[i], marker=".", label=rf"$\alpha = {alphas[i]:.3g}$")
@@ -122,8 +140,3 @@ def figure(grid, boundary, limits, *, sigma2, sampler, process, alpha_c0, t_c=No
         ax.set_ylabel(label)
         ax.set_title(label + r" against $\omega$")
         ax.legend(fontsize=8)
-
-    fig.suptitle(rf"Phase diagram of guided sampling: $\sigma^2 = {sigma2:g}$, {sampler.upper()} sampler, "
-                 rf"{process} process ($d \to \infty$ mean field)")
-    fig.text(0.04, 0.06, textwrap.fill(CAPTION, 250), ha="left", va="top", fontsize=8.5)
-    return fig
