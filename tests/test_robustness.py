@@ -199,7 +199,7 @@ def test_derive_check_outside_the_repository_says_so_at_once(capsys, monkeypatch
     """`derive --check` outside the repository worked 36 s before saying so."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(sys.modules, "cfg_distortion.theory.documents", None)  # importing it would fail
-    refused(capsys, "derive", "--check", word="no such folder")
+    refused(capsys, "derive", "--check", word="run from the repository root")
 
 
 def test_a_folder_where_a_figure_goes_keeps_the_old_csv(capsys, tmp_path):
