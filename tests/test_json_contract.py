@@ -27,6 +27,25 @@ from cfg_distortion.meanfield.dmf import trajectory
 from cfg_distortion.model import critical
 
 
+def _divergences(m, v, sigma2):
+    """kl and w2 per dimension of N(m mu_c, v) against the class N(mu_c, sigma2), as issue 12 defines them."""
+    r = v / sigma2
+    return 0.5 * (r - 1 - math.log(r) + (m - 1) ** 2 / sigma2), (m - 1) ** 2 + (math.sqrt(v) - math.sqrt(sigma2)) ** 2
+
+
+def _assert_divergences(out, m, v, sigma2):
+    kl, w2 = _divergences(m, v, sigma2)
+    assert out["kl"] == pytest.approx(kl, rel=1e-9, abs=1e-15) and out["w2"] == pytest.approx(w2, rel=1e-9, abs=1e-15)
+
+
+def _blank_figure(stem):
+    """Stands in for a figure writer (the figures have their own tests): empty stem.png and stem.pdf."""
+    paths = [f"{stem}.png", f"{stem}.pdf"]
+    for path in paths:
+        open(path, "wb").close()
+    return paths
+
+
 def _json(capsys, *argv, code=0):
     rc = main(list(argv))
     out = capsys.readouterr().out
@@ -89,6 +108,7 @@ def test_trajectory(capsys, args, kw):
     assert out["sigma2"] == tr.sigma2 and out["sampler"] == tr.sampler and out["process"] == tr.process
     assert out["schedule"] == tr.schedule and out["T"] == tr.T
     assert (out["alpha"], out["K_infinite"]) == ((None, True) if math.isinf(tr.alpha) else (tr.alpha, False))
+    _assert_divergences(out, tr.m[-1], tr.v[-1], tr.sigma2)
 
 
 def test_simulate(capsys):
@@ -99,6 +119,7 @@ def test_simulate(capsys):
                 "seed", "sampler", "schedule", "steps_taken", "target_norm2"):
         assert out[key] == getattr(r, key), key
     assert out["m_mean"] != out["v_mean"]
+    _assert_divergences(out, r.m_mean, r.v_mean, 0.6)
 
 
 def test_finite_d(capsys):
@@ -109,6 +130,7 @@ def test_finite_d(capsys):
                 "paths", "steps", "sigma2", "sampler", "seed"):
         assert out[key] == getattr(r, key), key
     assert out["K"] == round(math.exp(0.2 * 30)) and out["alpha_d"] == pytest.approx(math.log(out["K"] - 1) / 30)
+    _assert_divergences(out, r.m_mean, r.v_mean, 0.7)
 
 
 def test_schedule_design(capsys):
@@ -150,6 +172,7 @@ def test_schedules(capsys, monkeypatch):
         assert row["mean_shift"] == pytest.approx(tr.m_final - 1.0, abs=1e-9)
         assert row["variance_ratio"] == pytest.approx(tr.v_final / sigma2, rel=1e-9)
         assert row["classified"] == tr.classified
+        _assert_divergences(row, tr.m_final, tr.v_final, sigma2)
         assert row["t_switch"] == (pytest.approx(tr.t_switch[0], abs=1e-9) if tr.t_switch else None)
 
 
@@ -159,7 +182,7 @@ def test_phase_diagram(capsys, tmp_path, monkeypatch):
     omega inner) equal to the per-point trajectory. (The figure is stubbed: tests/test_phase.py.)"""
     from cfg_distortion.plots import phase as phase_figure
 
-    monkeypatch.setattr(phase_figure, "draw", lambda stem, *a, **k: (f"{stem}.png", f"{stem}.pdf"))
+    monkeypatch.setattr(phase_figure, "draw", lambda stem, *a, **k: _blank_figure(stem))
     alphas, omegas, sigma2 = np.linspace(0.1, 0.7, 3), np.array([3.0, 0.0]), 0.7
     out = _json(capsys, "phase-diagram", "--alpha", "0.1:0.7:3", "--omega=3:0:2", "--sigma2", str(sigma2),
                 "--out", str(tmp_path), "--xtol", "1e-7", "--json")
@@ -190,7 +213,7 @@ def test_validate(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(VAL, "QUICK", (case,))
     monkeypatch.setitem(VAL.SETTINGS, "quick", settings)
     monkeypatch.setattr(VAL, "CURVE_DS", (8, 16))
-    monkeypatch.setattr(VAL, "plot", lambda rows, curves, cases, path: [f"{path}.png"])  # figure: not the contract
+    monkeypatch.setattr(VAL, "plot", lambda rows, curves, cases, path: _blank_figure(path))  # not the contract
     out = _json(capsys, "validate", "--quick", "--out", str(tmp_path), "--json")
     (row,) = out["rows"]
     sims = [simulate(8, alpha=0.3, omega=3.0, n=60, steps=40, seed=s, sampler="ode") for s in (0, 1)]
