@@ -13,8 +13,9 @@ untracked, not ignored) to a temporary folder and make a bare virtual environmen
 the import name ``cfg_distortion`` to the copy (``numerics/`` and ``theory/``, as the editable
 install does): the copy is what every test, and every ``python -m cfg_distortion.cli`` the
 tests start, imports; no PYTHONPATH. A baseline run of the unmutated copy must pass first.
-Then each worker applies its mutants one at a time, runs ``pytest -x`` (the default suite, or
-``--tests``), and restores the file. rc 0: survived; any failure, error or timeout: killed.
+Then each worker applies its mutants one at a time, runs ``pytest -x`` on the default suite (the
+mutant's own test files first, then, if they pass, the whole default suite; or ``--tests``), and
+restores the file. Exit 0: survived; any failure, error or timeout: killed.
 
 Prints progress on stderr and ONE JSON line on stdout:
 {"mutants", "killed", "survived", "stale", "seconds", "survivors", "stale_names", "results"}.
@@ -279,7 +280,12 @@ def run_mutant(w: Worker, m: Mutant, tests: list[str], extra: list[str], timeout
             if rc != 0:
                 return dict(name=m.name, status="killed", how="regeneration failed", seconds=time.perf_counter() - start,
                             tail=out[-400:])
-        rc, out = w.run(_pytest_args(tests, extra), timeout)
+        if not tests and m.tests:  # the default suite, the mutant's own test files first (they usually fail fast)
+            rc, out = w.run(_pytest_args(list(m.tests), extra), timeout)
+            if rc == 0:
+                rc, out = w.run(_pytest_args([], extra), timeout)
+        else:
+            rc, out = w.run(_pytest_args(tests, extra), timeout)
     finally:
         path.write_text(original)
         if m.regenerate:
