@@ -20,11 +20,13 @@ import math
 import numpy as np
 import pytest
 
+import cfg_distortion as cd
 from cfg_distortion.cli.app import main
-from cfg_distortion.finite_d.effective import solve
-from cfg_distortion.finite_d.simulator import simulate
-from cfg_distortion.meanfield.dmf import trajectory
-from cfg_distortion.model import critical
+
+
+def trajectory(alpha, omega=None, sigma2=1.0, **kw):
+    """cd.trajectory with sigma2 positional, as the checks below read best."""
+    return cd.trajectory(alpha, omega, sigma2=sigma2, **kw)
 
 
 def _divergences(m, v, sigma2):
@@ -39,11 +41,10 @@ def _assert_divergences(out, m, v, sigma2):
 
 
 def _blank_figure(stem):
-    """Stands in for a figure writer (the figures have their own tests): empty stem.png and stem.pdf."""
-    paths = [f"{stem}.png", f"{stem}.pdf"]
-    for path in paths:
+    """Stands in for a result's plot() (the figures have their own tests): empty stem.png and stem.pdf."""
+    for path in (f"{stem}.png", f"{stem}.pdf"):
         open(path, "wb").close()
-    return paths
+    return None  # the CLI closes what plot() returns; plt.close(None) closes nothing open here
 
 
 def _json(capsys, *argv, code=0):
@@ -56,7 +57,7 @@ def _json(capsys, *argv, code=0):
 @pytest.mark.parametrize("process,sigma2,t", [("ve", 0.5, 0.7), ("flow", 2.0, 0.3)])
 def test_critical_alpha_c(capsys, process, sigma2, t):
     out = _json(capsys, "critical", "--sigma2", str(sigma2), "--t", str(t), "--process", process, "--json")
-    api = critical.alpha_c(t, sigma2, process)
+    api = cd.alpha_c(t, sigma2, process)
     assert out["alpha_c"] == api.alpha_c and out["t"] == t and out["sigma2"] == sigma2 and out["process"] == process
     assert isinstance(out["expression"], str) and out["expression"]
     # and the value is the process's own: alpha_c = log(1 + SNR_t)/2 with its a, b typed here
@@ -66,9 +67,9 @@ def test_critical_alpha_c(capsys, process, sigma2, t):
 
 def test_critical_t_c(capsys):
     out = _json(capsys, "critical", "--sigma2", "0.5", "--alpha", "0.2", "--process", "ve", "--json")
-    api = critical.t_c(0.2, 0.5, "ve")
+    api = cd.t_c(0.2, 0.5, "ve")
     assert out["t_c"] == api.t_c and out["sigma2"] == 0.5 and out["process"] == "ve"
-    assert critical.alpha_c(out["t_c"], 0.5, "ve").alpha_c == pytest.approx(0.2, rel=1e-9)
+    assert cd.alpha_c(out["t_c"], 0.5, "ve").alpha_c == pytest.approx(0.2, rel=1e-9)
     never = _json(capsys, "critical", "--sigma2", "1", "--alpha", "5", "--json")
     assert never["t_c"] is None and never["never_classified"] is True
 
@@ -114,7 +115,7 @@ def test_trajectory(capsys, args, kw):
 def test_simulate(capsys):
     out = _json(capsys, "simulate", "--d", "6", "--K", "7", "--schedule", "piecewise:inf:2,0.4:-1", "--sigma2", "0.6",
                 "--n", "150", "--steps", "60", "--seed", "3", "--sampler", "ode", "--json")
-    r = simulate(6, 7, schedule="piecewise:inf:2,0.4:-1", sigma2=0.6, n=150, steps=60, seed=3, sampler="ode")
+    r = cd.simulate(6, 7, schedule="piecewise:inf:2,0.4:-1", sigma2=0.6, n=150, steps=60, seed=3, sampler="ode")
     for key in ("m_mean", "m_sem", "v_mean", "v_sem", "classified_fraction", "K", "d", "n", "steps", "sigma2",
                 "seed", "sampler", "schedule", "steps_taken", "target_norm2"):
         assert out[key] == getattr(r, key), key
@@ -125,7 +126,7 @@ def test_simulate(capsys):
 def test_finite_d(capsys):
     out = _json(capsys, "finite-d", "--d", "30", "--alpha", "0.2", "--omega", "2", "--sigma2", "0.7", "--sampler",
                 "ode", "--paths", "300", "--steps", "80", "--seed", "5", "--json")
-    r = solve(30, alpha=0.2, omega=2.0, sigma2=0.7, sampler="ode", paths=300, steps=80, seed=5)
+    r = cd.finite_d(30, alpha=0.2, omega=2.0, sigma2=0.7, sampler="ode", paths=300, steps=80, seed=5)
     for key in ("m_mean", "m_sd", "m_sem", "v_mean", "v_sd", "v_sem", "classified_fraction", "d", "K", "alpha_d",
                 "paths", "steps", "sigma2", "sampler", "seed"):
         assert out[key] == getattr(r, key), key
@@ -137,7 +138,7 @@ def test_schedule_design(capsys):
     """The reported schedule, integrated again, gives the reported m, v, branch and switches, with
     v(0) = sigma2 to the design's 1e-4; the constant-omega baseline is trajectory(alpha, omega_max)."""
     alpha, sigma2, W = 0.3, 0.8, 3.0
-    out = _json(capsys, "schedule-design", "--alpha", str(alpha), "--sigma2", str(sigma2), "--omega-max", str(W),
+    out = _json(capsys, "schedule-design", "--alpha", str(alpha), "--sigma2", str(sigma2), "--omega", str(W),
                 "--sampler", "ode", "--json")
     tr = trajectory(alpha, sigma2=sigma2, schedule=out["schedule"], sampler="ode")
     assert out["m_final"] == pytest.approx(tr.m_final, abs=1e-9) and out["v_final"] == pytest.approx(tr.v_final, abs=1e-9)
@@ -180,9 +181,7 @@ def test_phase_diagram(capsys, tmp_path, monkeypatch):
     """Boundary: omegas in the input order, and alpha_c(omega) separates classified (just below)
     from unclassified (just above) per-point trajectories. CSV: one row per grid point (alpha outer,
     omega inner) equal to the per-point trajectory. (The figure is stubbed: tests/test_phase.py.)"""
-    from cfg_distortion.plots import phase as phase_figure
-
-    monkeypatch.setattr(phase_figure, "draw", lambda stem, *a, **k: _blank_figure(stem))
+    monkeypatch.setattr(cd.api.PhaseDiagram, "plot", lambda self, path=None: _blank_figure(path))
     alphas, omegas, sigma2 = np.linspace(0.1, 0.7, 3), np.array([3.0, 0.0]), 0.7
     out = _json(capsys, "phase-diagram", "--alpha", "0.1:0.7:3", "--omega=3:0:2", "--sigma2", str(sigma2),
                 "--out", str(tmp_path), "--xtol", "1e-7", "--json")
@@ -213,11 +212,11 @@ def test_validate(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(VAL, "QUICK", (case,))
     monkeypatch.setitem(VAL.SETTINGS, "quick", settings)
     monkeypatch.setattr(VAL, "CURVE_DS", (8, 16))
-    monkeypatch.setattr(VAL, "plot", lambda rows, curves, cases, path: _blank_figure(path))  # not the contract
+    monkeypatch.setattr(cd.api.Validation, "plot", lambda self, path=None: _blank_figure(path))  # not the contract
     out = _json(capsys, "validate", "--quick", "--out", str(tmp_path), "--json")
     (row,) = out["rows"]
-    sims = [simulate(8, alpha=0.3, omega=3.0, n=60, steps=40, seed=s, sampler="ode") for s in (0, 1)]
-    fd = solve(8, alpha=0.3, omega=3.0, sampler="ode", paths=200, steps=40)
+    sims = [cd.simulate(8, alpha=0.3, omega=3.0, n=60, steps=40, seed=s, sampler="ode") for s in (0, 1)]
+    fd = cd.finite_d(8, alpha=0.3, omega=3.0, sampler="ode", paths=200, steps=40)
     tr = trajectory(0.3, 3.0, 1.0, sampler="ode")
     assert (row["alpha"], row["omega"], row["sampler"], row["d"], row["K"], row["draws"]) == (
         0.3, 3.0, "ode", 8, sims[0].K, 2)
