@@ -12,7 +12,8 @@ untracked, not ignored) to a temporary folder and make a bare virtual environmen
 ``.pth`` files put this interpreter's site-packages (the dependencies) on the path and map
 the import name ``cfg_distortion`` to the copy (``numerics/`` and ``theory/``, as the editable
 install does): the copy is what every test, and every ``python -m cfg_distortion.cli`` the
-tests start, imports; no PYTHONPATH. A baseline run of the unmutated copy must pass first.
+tests start, imports; no PYTHONPATH. A baseline run of the unmutated copy (in the same pool, first
+in the queue) must pass, or the results mean nothing (``"baseline"`` in the JSON line).
 Then each worker applies its mutants one at a time, runs ``pytest -x`` on the default suite (the
 mutant's own test files first, then, if they pass, the whole default suite; or ``--tests``), and
 restores the file. Exit 0: survived; any failure, error or timeout: killed.
@@ -226,6 +227,9 @@ class Worker:
         # .pth lines run in order: the dependencies' folder (plain path: its own .pth files, among them the
         # editable finder of the real checkout, are NOT processed), then our finder first on sys.meta_path
         (site / "_cfg_mutation.pth").write_text(f"{deps}\nimport _cfg_mutation_finder; _cfg_mutation_finder.install()\n")
+        script = venv / "bin" / "cfg-distortion"  # the console script, for tests that run the command by name
+        script.write_text(f"#!{self.python}\nimport sys\nfrom cfg_distortion.cli import main\nsys.exit(main())\n")
+        script.chmod(0o755)
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -341,14 +345,8 @@ def main(argv=None) -> int:
         jobs = max(1, min(args.jobs, len(live) or 1))
         workers = [Worker(Path(tmp) / f"w{i}", files) for i in range(jobs)]
         workers[0].check_import()
-        if not args.no_baseline and live:
-            tests = args.tests or (sorted({t for m in live for t in m.tests}) if args.targeted else [])
-            rc, out = workers[0].run(_pytest_args(tests, args.pytest_arg), args.timeout)
-            if rc != 0:
-                log(f"baseline FAILED (the unmutated copy does not pass; nothing to measure):\n{out[-2000:]}")
-                return 1
-            log(f"baseline passed ({time.perf_counter() - start:.0f} s)")
-        queue = list(live)
+        baseline = {"status": "skipped"}
+        queue = (["baseline"] if not args.no_baseline and live else []) + list(live)
 
         def work(w: Worker):
             while True:
@@ -356,6 +354,14 @@ def main(argv=None) -> int:
                     if not queue:
                         return
                     m = queue.pop(0)
+                if m == "baseline":  # the unmutated copy must pass, or no result means anything
+                    tests = args.tests or (sorted({t for x in live for t in x.tests}) if args.targeted else [])
+                    t0 = time.perf_counter()
+                    rc, out = w.run(_pytest_args(tests, args.pytest_arg), args.timeout)
+                    baseline.update(status="passed" if rc == 0 else "FAILED", seconds=round(time.perf_counter() - t0, 1))
+                    tail = "" if rc == 0 else f"\n{out[-2000:]}"
+                    log(f"baseline {baseline['status']} ({baseline['seconds']:.0f} s){tail}")
+                    continue
                 tests = args.tests or (list(m.tests) if args.targeted else [])
                 r = run_mutant(w, m, tests, args.pytest_arg, args.timeout)
                 log(f"{r['status']:8s} {m.name}  ({r['seconds']:.0f} s) {r.get('how', '')}")
@@ -373,11 +379,11 @@ def main(argv=None) -> int:
         "errors": count("error"), "seconds": round(time.perf_counter() - start, 1),
         "survivors": [r["name"] for r in results if r["status"] == "survived"],
         "stale_names": [r["name"] for r in results if r["status"] == "stale"],
-        "tests": args.tests or ("targeted" if args.targeted else "default suite"),
+        "tests": args.tests or ("targeted" if args.targeted else "default suite"), "baseline": baseline["status"],
         "results": [{k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()} for r in results],
     }
     print(json.dumps(summary))
-    return 0
+    return 0 if baseline["status"] != "FAILED" else 1
 
 
 if __name__ == "__main__":
