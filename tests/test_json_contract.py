@@ -77,16 +77,18 @@ def test_critical_t_c(capsys):
 def test_verify_reports_each_check_by_value(capsys, monkeypatch):
     from cfg_distortion.checks import registry
 
-    fakes = {"agrees": lambda: registry.Check("agrees", 1.25, 1.0, 0.5, "route a"),
-             "disagrees": lambda: registry.Check("disagrees", 2.0, 1.0, 0.5, "route b")}
+    fakes = {"agrees": lambda: registry.Check("agrees", 1.25, 1.0, 0.5, "route a", route="finite difference"),
+             "disagrees": lambda: registry.Check("disagrees", 2.0, 1.0, 0.5, "route b", route="consistency")}
     monkeypatch.setattr(registry, "all_checks", lambda: dict(fakes))
+    for name, fn in fakes.items():
+        monkeypatch.setitem(registry._ROUTE_OF, name, fn().route)
     out = _json(capsys, "verify", "--json", code=1)  # one check fails: exit 1
     assert out["passed"] is False
     assert [c["name"] for c in out["checks"]] == list(fakes)
     for got, fn in zip(out["checks"], fakes.values()):
         want = fn()
-        assert (got["passed"], got["value"], got["reference"], got["tolerance"]) == (
-            want.passed, want.value, want.reference, want.tolerance)
+        assert (got["passed"], got["value"], got["reference"], got["tolerance"], got["route"]) == (
+            want.passed, want.value, want.reference, want.tolerance, want.route)
     assert [c["passed"] for c in out["checks"]] == [True, False]
 
 

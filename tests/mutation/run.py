@@ -154,7 +154,7 @@ MUTANTS = [
       regenerate=True),
     M("theory_norm_rate_dropped", "theory/free_energy.py",
       "    return overlap_rate() + norm_rate()\n", "    return overlap_rate()\n",
-      "wrong-class rate without the large deviation of the centroid norm, THEORY.md's classic mistake "
+      "wrong-class rate without the large deviation of the centroid norm, the classic mistake "
       "(theory, regenerated)", ("tests/test_free_energy.py",), regenerate=True),
     # ---- own: CLI and results
     M("trajectory_variance_ratio_times_sigma2", "numerics/meanfield/dmf.py",
