@@ -3,7 +3,7 @@ the parameter and its range (exit 2; the API raises ValueError with the same lin
 left float range are exit 3; output paths are refused before any work; files are never mixed.
 
 Each test quotes the command of the issue it reproduces. Correct values come from closed forms
-typed here from their definitions (THEORY.md), not from the package.
+typed here from their definitions (docs/theory.md), not from the package.
 """
 import math
 import signal
