@@ -11,8 +11,9 @@
   and the boundary alpha_c(omega) (``.to_csv()``, ``.plot()``)
 - ``cd.design_schedule(alpha, omega, ...)``, ``cd.compare_schedules(alpha, omega, ...)``:
   guidance schedules, the negative window that restores the variance
-- ``cd.simulate(d, K | alpha=..., ...)``, ``cd.finite_d(d, ...)``, ``cd.validate(quick=...)``:
-  the exact-score simulator at finite d, the finite-d theory, and the two against the DMF
+- ``cd.simulate(d, K | alpha=..., ...)``, ``cd.finite_d(d, ...)``, ``cd.validate(alpha, omega, d=...)``,
+  ``cd.simulate_batch(runs, scheduler=...)``: the exact-score simulator at finite d, the finite-d
+  theory, the two against the DMF extrapolated in 1/d, and batches of simulations (in-process or Dask)
 - ``cd.equations(label_or_group=None)``: the derived equations (sympy objects, LaTeX)
 - ``cd.theory``: the symbolic layer (sympy), imported on first use
 
@@ -43,8 +44,8 @@ import types as _types
 
 import cfg_distortion.finite_d as _finite_d_package
 from cfg_distortion import api
-from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, simulate, t_c,
-                                trajectory, validate)
+from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, simulate,
+                                simulate_batch, t_c, trajectory, validate)
 from cfg_distortion.result import GridResult, Result
 
 
@@ -64,7 +65,7 @@ _finite_d_package.__signature__ = __import__("inspect").signature(api.finite_d)
 finite_d = _finite_d_package
 
 __all__ = ["__version__", "Result", "GridResult", "theory", "alpha_c", "t_c", "trajectory", "phase_diagram",
-           "design_schedule", "compare_schedules", "simulate", "finite_d", "validate", "equations"]
+           "design_schedule", "compare_schedules", "simulate", "simulate_batch", "finite_d", "validate", "equations"]
 
 
 def __getattr__(name):

@@ -586,6 +586,30 @@ def finite_d_margin(m, v, a, Gamma, alpha_d):
     return _x0*a*m - _x2 - _x2*(m**2 + v)/_x3 - alpha_d - 1/2*numpy.log(Gamma) + (1/2)*numpy.log(_x3)
 
 
+def fk_wrong_logit(u, r, q, d, a, Gamma):
+    """logit of a wrong centroid with u = mu.x/|x| and r = |mu_perp|^2, |x|^2 = q d."""
+    return -1/2*a*(a*r + a*u**2 - 2*numpy.sqrt(d)*numpy.sqrt(q)*u)/Gamma
+
+
+def fk_target_logit(m, d, a, Gamma):
+    """logit of the target class, d T(m), for |mu_c|^2 = d."""
+    return -1/2*a*d*(a - 2*m)/Gamma
+
+
+def fk_step_sde_slope(a, b, a_s, b_s, sigma2, omega, kappa_K):
+    """finite-K exact sde step in (m, x_perp): slope, wrong-class mean kappa_bar x."""
+    _x0 = a*b_s
+    _x1 = a_s*b
+    return (a*(a_s**2*sigma2 + b_s**2) + kappa_K*omega*(_x0 - _x1)*(_x0 + _x1))/(a_s*(a**2*sigma2 + b**2))
+
+
+def fk_step_ode_slope(a, b, a_s, b_s, sigma2, omega, kappa_K):
+    """finite-K exact ode step in (m, x_perp): slope, wrong-class mean kappa_bar x."""
+    _x0 = numpy.sqrt(a**2*sigma2 + b**2)
+    _x1 = numpy.sqrt(a_s**2*sigma2 + b_s**2)
+    return (_x1 + kappa_K*omega*(-_x0*a_s + _x1*a))/_x0
+
+
 def drift_fd_sde_m(m, v, a, Gamma, f, g2, omega, w_c, d):
     """finite-d dm/dtau at target weight w_c, sde sampler (reverse time)."""
     _x0 = a**2

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cfg_distortion.finite_d.validation import ValidationResult
 from cfg_distortion.result import GridResult, Result
 
 SAMPLERS = ("sde", "ode")
@@ -35,7 +36,7 @@ PHASE_ALPHA = None  # default alpha grid of phase_diagram: meanfield.phase.defau
 PHASE_OMEGA = "0:6:41"  # START:STOP:NUM, inclusive: step 0.15, so omega = 3 is on it
 
 __all__ = ["alpha_c", "t_c", "trajectory", "phase_diagram", "design_schedule", "compare_schedules", "simulate",
-           "finite_d", "validate", "equations", "PhaseDiagram", "ScheduleComparison", "Validation", "Equations"]
+           "simulate_batch", "finite_d", "validate", "equations", "PhaseDiagram", "ScheduleComparison", "Validation", "Equations"]
 
 
 def _bar(progress: bool, **kw):
@@ -379,64 +380,49 @@ def finite_d(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sa
                  process=process, paths=paths, steps=steps, seed=seed, T=T, progress=progress)
 
 
-@dataclass(repr=False)
-class Validation(GridResult):
-    """The simulator against the DMF and the finite-d theory over (case, d): ``rows`` (one
-    :class:`cfg_distortion.finite_d.validation.Row` per case and d) and one finite-d curve per
-    case. sigma2 = 1, OU process, |mu_c|^2 = d."""
-
-    rows: list
-    curves: list
-    cases: tuple
-    quick: bool
-    settings: dict
-    seconds: float = 0.0
-    status: str = "ok"
-    message: str = ""
-    notes: list = field(default_factory=list)
-
-    @property
-    def d(self) -> np.ndarray:
-        return np.array([r.d for r in self.rows])
-
-    def to_json(self) -> dict:
-        return {"rows": [r.to_json() for r in self.rows], "quick": self.quick, "sigma2": 1.0, "process": "ou",
-                "target_norm": "fixed", "settings": self.settings, "seconds": self.seconds, **self._status_json()}
+class Validation(ValidationResult, GridResult):
+    """The exact-score simulator at several d against the DMF, extrapolated to d -> infinity
+    (:class:`cfg_distortion.finite_d.validation.ValidationResult`: ``rows``, ``extrapolated``,
+    ``dmf``, ``cases``), with ``to_csv(path)`` and ``plot(path=None)``: m(0) and v(0) against 1/d
+    with error bars, the weighted fit with its band, the DMF at 1/d = 0 and the finite-d theory."""
 
     def to_csv(self, path) -> str:
-        import csv
-
-        from cfg_distortion.finite_d.validation import COLUMNS
-
-        def write(fh):
-            w = csv.DictWriter(fh, fieldnames=COLUMNS)
-            w.writeheader()
-            for r in self.rows:
-                w.writerow({k: r.to_json()[k] for k in COLUMNS})
-
-        return _atomic_write(path, write)
+        return _atomic_write(path, self.write_csv)
 
     def plot(self, path=None):
-        from cfg_distortion.plots.common import save
-        from cfg_distortion.plots.validation import validation_figure
+        from cfg_distortion.plots.validation import plot_validation
 
-        fig = validation_figure(self.rows, self.curves, self.cases)
-        if path is not None:
-            save(fig, os.fspath(path), name="path")
-        return fig
+        return plot_validation(self, path)
 
 
-def validate(quick=False, *, progress=False) -> Validation:
-    """Run the exact-score simulator at several d over several centroid draws beside the DMF and
-    the finite-d theory (``quick``: fewer cases, draws and samples, about a minute on 2 cores;
-    the full run takes several minutes). Returns :class:`Validation`."""
+def validate(alpha=None, omega=None, *, schedule=None, sigma2=1.0, sampler="sde", process="ou", d=None, draws=None,
+             n=None, steps=400, paths=None, quick=False, scheduler=None, progress=False) -> Validation:
+    """Run the exact-score simulator at several d over several centroid draws beside the DMF and the
+    finite-d theory, and extrapolate it to d -> infinity by weighted least squares in 1/d.
+
+    With ``alpha``: one case (``omega`` or ``schedule``) at the dimensions ``d`` (default 40, 80,
+    160), ``draws`` centroid draws (default 4) of ``n`` samples (default 500). Without: the preset
+    suite of the earlier fixed table (``quick``: fewer cases). ``scheduler``: None (in-process),
+    'local' (a Dask LocalCluster) or a Dask scheduler address (extra ``distributed``); the same seeds
+    give the same numbers. See :func:`cfg_distortion.finite_d.validation.validate`. Returns
+    :class:`Validation`.
+    """
+    from dataclasses import fields
+
     from cfg_distortion.finite_d import validation as VAL
 
-    mode = "quick" if quick else "full"
-    cases = VAL.QUICK if quick else VAL.FULL
-    start = time.perf_counter()
-    rows, curves = VAL.run(cases, VAL.SETTINGS[mode], progress=progress)
-    return Validation(rows, curves, cases, bool(quick), VAL.SETTINGS[mode], time.perf_counter() - start)
+    res = VAL.validate(alpha, omega, schedule=schedule, sigma2=sigma2, sampler=sampler, process=process, d=d,
+                       draws=draws, n=n, steps=steps, paths=paths, quick=quick, scheduler=scheduler, progress=progress)
+    return Validation(**{f.name: getattr(res, f.name) for f in fields(res)})
+
+
+def simulate_batch(runs, scheduler=None, progress=False, workers=None) -> list:
+    """:func:`simulate` for each keyword dict of ``runs`` (results in the same order), in-process
+    (default) or on Dask (``scheduler='local'`` for a LocalCluster, or a scheduler address; extra
+    ``distributed``). Each run draws from its own seed: the same numbers wherever it runs."""
+    from cfg_distortion.finite_d.batch import simulate_batch as run
+
+    return run(runs, scheduler=scheduler, progress=progress, workers=workers)
 
 
 # ---------------------------------------------------------------- equations (symbolic layer)

@@ -156,16 +156,58 @@ def test_validate_rejects_a_file_as_out(tmp_path):
 
 @pytest.mark.slow
 def test_validation_at_the_target_points():
-    """The issue's target: at sigma2 = 1, SDE, omega = 3, finite-d m(0) within 0.03 of the exact-score
-    simulator at (d = 20, alpha = 0.3) and (d = 40, alpha = 0.15), 8 centroid draws x 1000 samples.
-    Measured with 10 draws x 4000 samples: gaps +0.015 and +0.010 (SEM ~0.002), where the DMF is off by
-    -0.105 and -0.054. The bound is the issue's 0.03, not loosened."""
+    """The issue's target points (sigma2 = 1, SDE, omega = 3; 8 centroid draws x 1000 samples): the finite-K
+    theory within 0.015 of the simulator in m at (d = 20, alpha = 0.3) and (d = 40, alpha = 0.15), and in v
+    at d = 40. At d = 20 its v is 0.03 low: that is the memory of the quenched centroids, which the theory
+    does not have (see test_finite_K_theory_is_the_memoryless_simulator); asserted: closer than the annealed
+    theory, and the DMF far (the regime where the d -> infinity limit is still far)."""
     from cfg_distortion.finite_d import validation as VAL
 
     for case in VAL.TARGETS:
-        (row,) = [VAL.simulate_row(case, case.ds[0], case.seeds[0], n=1000, steps=400, paths=20000)]
-        assert abs(row.gap_m_finite_d) < 0.03, row
-        assert abs(row.gap_m_dmf) > 0.04, row  # the regime where the d -> infinity limit is still far
+        row = VAL.row_at(case, case.ds[0], case.draws[0], n=1000, steps=400, paths=20000)
+        annealed = solve(row.d, alpha=case.alpha, omega=case.omega, paths=20000, steps=400, wrong_classes="annealed")
+        assert abs(row.gap_m_finite_d) < 0.015, row
+        assert abs(row.gap_v_finite_d) < abs(annealed.v_mean - row.v_sim), row
+        if row.d == 40:
+            assert abs(row.gap_v_finite_d) < 0.015, row
+        assert abs(row.gap_m_dmf) > 0.04, row
+
+
+def _memoryless_simulation(d, alpha, omega, n, seed, steps=400, sigma2=1.0):
+    """The exact-score sampler with the K - 1 wrong centroids drawn afresh at every step (target fixed)."""
+    from cfg_distortion.finite_d.posterior import MixturePosterior, centroid_rows
+    from cfg_distortion.finite_d.simulator import draw_centroids, time_grid
+
+    K = int(round(math.exp(alpha * d)))
+    T = 10.0
+    times = time_grid("ou", T, steps)
+    rng = np.random.default_rng(1000 + seed)
+    mu = draw_centroids(K, d, seed)
+    mu_c = mu[0].copy()
+    x = rng.standard_normal((n, d)) * math.sqrt(float(G.start_variance(G.ou_a(T), G.ou_Gamma(T, sigma2))))
+    for t, s in zip(times[:-1], times[1:]):
+        mu[1:] = rng.standard_normal((K - 1, d))
+        a, Gm = float(G.ou_a(t)), float(G.ou_Gamma(t, sigma2))
+        _, post = MixturePosterior(centroid_rows(mu)).moments(x, a, Gm)
+        C = G.frozen_coef_target(omega) * mu_c + G.frozen_coef_post(omega) * post
+        args = (a, float(G.ou_b(t)), float(G.ou_a(s)), float(G.ou_b(s)), sigma2)
+        x = G.sde_step_coef_x(*args) * x + G.sde_step_coef_C(*args) * C
+        x += math.sqrt(G.sde_step_var(*args)) * rng.standard_normal((n, d))
+    m = x @ mu_c / d
+    v = np.einsum("nd,nd->n", x - m[:, None] * mu_c, x - m[:, None] * mu_c) / d
+    return m.mean(), v.mean()
+
+
+@pytest.mark.slow
+def test_finite_K_theory_is_the_memoryless_simulator():
+    """d = 20, alpha = 0.3 (K = 403), omega = 3, SDE: the simulator with the wrong centroids re-drawn at every
+    step (the dynamics whose posterior mean the finite-K theory averages exactly) against the theory, within
+    0.01 in m and v (4 draws x 1000 samples: se ~0.004). The quenched simulator's v is 0.03 higher: the gap
+    the theory leaves is the memory of the centroids."""
+    ms, vs = zip(*(_memoryless_simulation(20, 0.3, 3.0, 1000, s) for s in range(4)))
+    r = solve(20, alpha=0.3, omega=3.0, paths=20000, steps=400)
+    assert r.wrong_classes == "finite"
+    assert abs(np.mean(ms) - r.m_mean) < 0.01 and abs(np.mean(vs) - r.v_mean) < 0.01, (ms, vs, r)
 
 
 @pytest.mark.slow
@@ -181,6 +223,47 @@ def test_full_validation_runs(tmp_path):
     assert (tmp_path / "validate.csv").exists() and all(p.endswith((".png", ".pdf")) for p in res["figure"])
     for row in res["rows"]:
         if row["K"] >= 100:
-            assert abs(row["gap_m_finite_d"]) < 0.03, row
+            assert abs(row["gap_m_finite_d"]) < 0.03, row  # issue 6's bound (issue 15's 0.015: the target test)
         if row["sampler"] == "sde":
             assert abs(row["gap_m_finite_d"]) < abs(row["gap_m_dmf"]), row
+
+
+@pytest.mark.parametrize("m,t", [(0.3, 0.9), (0.8, 0.4)])
+def test_finite_K_expectation_against_whole_centroid_draws(m, t):
+    """wbar_c and kappa_bar from the (u, r) law of the wrong centroids (``finite_K_tables``) against draws of
+    K - 1 whole centroids mu ~ N(0, I_d) for one fixed x: the posterior weight of the target and the
+    projection of the wrong classes' posterior mean on x, averaged over the draws (4 SEM)."""
+    from cfg_distortion.finite_d.effective import finite_K_moments, finite_K_tables
+
+    d, K, R = 20, 60, 6000
+    a, Gm = float(G.ou_a(t)), float(G.ou_Gamma(t, 1.0))
+    rng = np.random.default_rng(5)
+    mu_c = np.zeros(d)
+    mu_c[0] = math.sqrt(d)
+    x = rng.standard_normal(d) * 1.1
+    x[0] = m * math.sqrt(d)  # x . mu_c / d = m
+    q = float(x @ x) / d
+    mu = rng.standard_normal((R, K - 1, d))
+    cx, cm = float(G.logit_coef_xmu(a, Gm)), float(G.logit_coef_mumu(a, Gm))
+    logits = cx * mu @ x + cm * np.einsum("rkd,rkd->rk", mu, mu)
+    lc = cx * float(x @ mu_c) + cm * d
+    top = np.maximum(logits.max(axis=1), lc)
+    e, ec = np.exp(logits - top[:, None]), np.exp(lc - top)
+    w = ec / (ec + e.sum(axis=1))
+    kap = (e * (mu @ x)).sum(axis=1) / (ec + e.sum(axis=1)) / float(x @ x)
+    log_Z, U = finite_K_tables(np.random.default_rng(6), K, d, [q], a, Gm, R)
+    wbar, kbar = finite_K_moments(np.array([m]), np.array([q]), d, a, Gm, [q], log_Z, U)
+    se_w = math.hypot(w.std() / math.sqrt(R), w.std() / math.sqrt(R))  # two independent estimates
+    se_k = math.hypot(kap.std() / math.sqrt(R), kap.std() / math.sqrt(R))
+    assert abs(wbar[0] - w.mean()) < Z * se_w + 2e-3  # + the logit grid's interpolation (spacing 1/8)
+    assert abs(kbar[0] - kap.mean()) < Z * se_k + 2e-3
+    assert 0.02 < w.mean() < 0.98  # a point where both terms matter
+
+
+def test_finite_K_step_reduces_to_the_annealed_step():
+    """kappa_K = (1 - w_c) kappa turns the finite-K step into the annealed one (both samplers), and the
+    ratio of expectations over one wrong centroid is the annealed kappa |x| (sympy's Gaussian integral)."""
+    for sampler in ("sde", "ode"):
+        step = F.finite_K_step(sampler)  # asserts the reduction
+        assert sp.diff(step["slope"], F.kappa_bar, 2) == 0 and step["slope"].has(F.kappa_bar)
+    assert sp.simplify(F.finite_K_annealed_ratio() / sp.sqrt(DMF.q * DMF.d) - DMF.posterior_mean_coefficient()) == 0

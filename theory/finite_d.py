@@ -57,10 +57,19 @@ __all__ = [
     "mixture_identity",
     "noise_variances",
     "order_parameter_step",
+    "kappa_bar",
+    "wrong_logit_components",
+    "target_logit",
+    "finite_K_definitions",
+    "finite_K_annealed_ratio",
+    "finite_K_step",
     "numeric_functions",
 ]
 
 w_c = sp.Symbol("w_c", nonnegative=True)  # posterior weight of the target class, in [0, 1]
+kappa_bar = sp.Symbol("kappa_K", real=True)  # E[sum_{k != c} w_k mu_k] = kappa_bar x: finite-K wrong-class mean
+_u, _r = sp.symbols("u r", real=True)  # a wrong centroid: u = mu . x/|x| ~ N(0, 1), r = |mu_perp|^2 ~ chi2_{d-1}
+_A, _Z = sp.symbols("A Z", positive=True)  # e^{logit_c} and the wrong-class sum
 alpha_d = sp.Symbol("alpha_d", nonnegative=True)  # log(K - 1)/d, the finite-d stand-in for alpha
 
 _y, _x1 = sp.symbols("y x_1", real=True)  # one component of a wrong centroid and of x
@@ -212,6 +221,87 @@ def order_parameter_step(sampler: str) -> dict[str, sp.Expr]:
     return {"slope": sp.simplify(slope), "shift": sp.simplify(shift), "var": var}
 
 
+# ---------------------------------------------------------------- finite number of classes
+#
+# The annealed stand-in above replaces Z by E Z and the wrong classes' posterior mean by
+# kappa x, a ratio of expectations. With a few hundred classes Z is dominated by the few
+# centroids closest to x (it is not self-averaging) and E Z over-counts them. The exact
+# finite-K expectation keeps the ratio inside: over the K - 1 i.i.d. wrong centroids,
+#
+#     E[sum_k w_k mu_k | x] = wbar_c mu_c + kappa_bar x,
+#     wbar_c    = E[A / (A + Z)],                          A = e^{logit_c} = e^{d T(m)},
+#     kappa_bar = E[sum_{k != c} e^{l_k} u_k / (A + Z)] / |x|,
+#
+# with l_k = l(u_k, r_k) the logit of a wrong centroid written in u_k = mu_k . x/|x| ~ N(0, 1)
+# and r_k = |mu_k - u_k x/|x||^2 ~ chi2_{d-1} (independent). The law of the wrong centroids
+# is invariant under rotations that fix x, so the mean has no other component: exact at any
+# d and K. The step is linear in (wbar_c, kappa_bar), so the mean step of the order
+# parameters uses them in place of (w_c, (1 - w_c) kappa).
+
+
+@cache
+def wrong_logit_components() -> sp.Expr:
+    """l(u, r): the class logit of a wrong centroid mu = u x/|x| + mu_perp, |mu_perp|^2 = r, |x|^2 = q d."""
+    return sp.expand(class_logit().subs({xmu: sp.sqrt(q * d) * _u, mumu: _u**2 + _r}))
+
+
+@cache
+def target_logit() -> sp.Expr:
+    """logit_c = d T(m) for |mu_c|^2 = d (asserted against the class logit with x . mu_c = m d)."""
+    lc = sp.expand(d * target_term())
+    assert sp.simplify(lc - class_logit().subs({xmu: m * d, mumu: d})) == 0
+    return lc
+
+
+@cache
+def finite_K_definitions() -> dict[str, sp.Expr]:
+    """The two finite-K expectations' integrands for one draw of the K - 1 wrong centroids.
+
+    ``w`` = A/(A + Z) and ``kappa`` = S_u/((A + Z)|x|) with S_u = sum_k e^{l_k} u_k; in terms of
+    the softmax over the wrong classes, U = S_u/Z: w = 1/(1 + Z e^{-logit_c}), kappa = (1 - w) U/|x|
+    (asserted).
+    """
+    S_u, U = sp.symbols("S_u U", real=True)
+    w = _A / (_A + _Z)
+    kap = S_u / ((_A + _Z) * sp.sqrt(q * d))
+    w_soft = 1 / (1 + _Z * sp.exp(-target_logit()))
+    assert sp.simplify(w.subs(_A, sp.exp(target_logit())) - w_soft) == 0
+    assert sp.simplify(kap - (1 - w) * (U / sp.sqrt(q * d)).subs(U, S_u / _Z)) == 0
+    return {"w": w_soft, "kappa": (1 - w_soft) * U / sp.sqrt(q * d), "U": U}
+
+
+@cache
+def finite_K_annealed_ratio() -> sp.Expr:
+    """E[e^{l} u] / E[e^{l}] over one wrong centroid, by sympy's Gaussian integral over u (the
+    r-dependence cancels in the ratio). Asserted: kappa |x| with the annealed kappa, so
+    kappa_bar -> (1 - w_c) kappa wherever Z self-averages (many classes, no condensation)."""
+    h = wrong_logit_components().subs(_r, 0)
+    density = sp.exp(-_u**2 / 2) / sp.sqrt(2 * sp.pi)
+    num = sp.integrate(_u * sp.exp(h) * density, (_u, -sp.oo, sp.oo), conds="none")
+    den = sp.integrate(sp.exp(h) * density, (_u, -sp.oo, sp.oo), conds="none")
+    ratio = sp.simplify(num / den)
+    assert sp.simplify(ratio - tilted_mean_coefficient() * sp.sqrt(q * d)) == 0
+    return ratio
+
+
+@cache
+def finite_K_step(sampler: str) -> dict[str, sp.Expr]:
+    """The exact step with frozen C in (m, x_perp) for the posterior mean wbar_c mu_c + kappa_bar x.
+
+    m_s = slope m_t + shift + N(0, var/d), x_perp,s = slope x_perp,t + N(0, var I_{d-1}). Asserted:
+    with kappa_bar = (1 - w_c) kappa and wbar_c = w_c it is :func:`order_parameter_step`.
+    """
+    step = sde_transition() if sampler == "sde" else ode_transition()
+    frozen = frozen_centroid()
+    slope = sp.simplify(step["coef_x"] + step["coef_C"] * frozen["post"] * kappa_bar)
+    shift = sp.simplify(step["coef_C"] * (frozen["target"] + frozen["post"] * w_c))
+    old = order_parameter_step(sampler)
+    kappa = tilted_mean_coefficient().subs(Gamma, a**2 * sigma2 + b**2)
+    assert sp.simplify(slope.subs(kappa_bar, (1 - w_c) * kappa) - old["slope"]) == 0
+    assert sp.simplify(shift - old["shift"]) == 0
+    return {"slope": slope, "shift": shift}
+
+
 def numeric_functions():
     """Generated functions of this module (see :mod:`.codegen`)."""
     from .codegen import NumericFunction
@@ -222,6 +312,14 @@ def numeric_functions():
         NumericFunction("finite_d_margin", (m, v, a, Gamma, alpha_d), margin,
                         "finite-d margin h_d = T(m) - phi_d(q); target weight w_c = 1/(1 + exp(-d h_d))"),
     ]
+    fns.append(NumericFunction("fk_wrong_logit", (_u, _r, q, d, a, Gamma), wrong_logit_components,
+                               "logit of a wrong centroid with u = mu.x/|x| and r = |mu_perp|^2, |x|^2 = q d"))
+    fns.append(NumericFunction("fk_target_logit", (m, d, a, Gamma), target_logit,
+                               "logit of the target class, d T(m), for |mu_c|^2 = d"))
+    for sampler in DMF.SAMPLERS:
+        fns.append(NumericFunction(f"fk_step_{sampler}_slope", (a, b, a_s, b_s, sigma2, omega, kappa_bar),
+                                   lambda sampler=sampler: finite_K_step(sampler)["slope"],
+                                   f"finite-K exact {sampler} step in (m, x_perp): slope, wrong-class mean kappa_bar x"))
     step_args = (a, b, a_s, b_s, sigma2, omega, w_c)
     for sampler in DMF.SAMPLERS:
         for i, var in enumerate("mv"):
