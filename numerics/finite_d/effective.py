@@ -124,15 +124,16 @@ def finite_K_tables(rng, K: int, d: int, q_nodes, a: float, Gamma: float, replic
 
     Arrays of shape (len(q_nodes), replicas); the same draws serve every q (common random numbers).
     """
-    from scipy.special import logsumexp
-
     u = rng.standard_normal((replicas, K - 1))
     r = 2.0 * rng.standard_gamma((d - 1) / 2.0, (replicas, K - 1)) if d > 1 else np.zeros((replicas, K - 1))
     q = np.asarray(q_nodes, float)[:, None, None]
     logits = G.fk_wrong_logit(u[None], r[None], q, d, a, Gamma)
-    log_Z = logsumexp(logits, axis=2)
-    U = np.einsum("qrk,rk->qr", np.exp(logits - log_Z[..., None]), u)
-    return log_Z, U
+    top = logits.max(axis=2, keepdims=True)
+    np.subtract(logits, top, out=logits)
+    np.exp(logits, out=logits)  # e^{l - max}: in (0, 1], the largest 1
+    Z = logits.sum(axis=2)
+    U = np.einsum("qrk,rk->qr", logits, u) / Z
+    return np.log(Z) + top[..., 0], U
 
 
 L_SPACING = 0.125  # grid of the target logit in the (q, logit_c) tables; w varies on a scale of 1
