@@ -58,7 +58,7 @@ def equations() -> list:
                  "Logit of the target class for $\\lVert\\mu_c\\rVert^2 = d$, $x\\cdot\\mu_c = m d$.",
                  "finite_d.target_logit()"),
         Equation("eq:fdk-weight", r"\frac{e^{\ell_c}}{e^{\ell_c} + Z}", F.finite_K_definitions()["w"],
-                 "Target weight for one draw of the $K - 1$ wrong centroids, with $\\log Z$ their log-sum-exp; "
+                 "Target weight for one draw of the $K - 1$ wrong centroids, $Z$ the sum of their $e^{\\ell_k}$; "
                  "$\\bar w_c$ is its expectation over the draws.", "finite_d.finite_K_definitions()['w']"),
         Equation("eq:fdk-kappa", r"\frac{\sum_{k\ne c} e^{\ell_k}\,\mu_k\cdot x}{(e^{\ell_c} + Z)\lVert x\rVert^2}",
                  F.finite_K_definitions()["kappa"],
