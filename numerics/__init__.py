@@ -44,8 +44,9 @@ import types as _types
 
 import cfg_distortion.finite_d as _finite_d_package
 from cfg_distortion import api
-from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, simulate,
-                                simulate_batch, t_c, trajectory, validate)
+from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, schedule_map,
+                                simulate, simulate_batch, switch_scan, t_c, trajectory, validate)
+from cfg_distortion.model.divergence import kl, w2
 from cfg_distortion.result import GridResult, Result
 
 
@@ -65,7 +66,8 @@ _finite_d_package.__signature__ = __import__("inspect").signature(api.finite_d)
 finite_d = _finite_d_package
 
 __all__ = ["__version__", "Result", "GridResult", "theory", "alpha_c", "t_c", "trajectory", "phase_diagram",
-           "design_schedule", "compare_schedules", "simulate", "simulate_batch", "finite_d", "validate", "equations"]
+           "design_schedule", "compare_schedules", "schedule_map", "simulate", "simulate_batch", "switch_scan",
+           "finite_d", "validate", "equations", "kl", "w2"]
 
 
 def __getattr__(name):

@@ -71,7 +71,9 @@ def nonparametric(x, mu_c, sigma2):
     w2_perp = float(np.mean((np.sort(y) - quantiles) ** 2))
     cross = 0.5 * math.log(2 * math.pi * sigma2) + float(np.mean(y**2)) / (2 * sigma2)
     kl_perp = cross - _spacing_entropy(y)
-    shift2 = (float(m.mean()) - 1.0) ** 2
+    # parallel coordinate m |mu_c| against the class's sqrt(d) (spread O(1) = O(1/d) per dimension):
+    # per dimension both divergences charge E (m - 1)^2, in units of sigma2 for KL
+    shift2 = float(np.mean((m - 1.0) ** 2))
     return kl_perp + shift2 / (2 * sigma2), w2_perp + shift2
 
 

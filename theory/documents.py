@@ -563,6 +563,8 @@ DOCUMENTS: list[Document] = [
              EQ.lazy("finite_d_doc", "content")),
     Document("numerics-divergence", "Distortion as a divergence", "numerics (kl, w2)", ("divergence",),
              EQ.lazy("divergence", "content")),
+    Document("claim6-affine-schedules", "Affine schedules and the variance-preserving curve", "claim 6",
+             ("affine",), EQ.lazy("affine", "content")),
 ]
 
 # Steps whose theory modules do not exist yet; each becomes a Document when its module lands.

@@ -514,6 +514,7 @@ GROUPS: list[Group] = [
     Group("schedule-design", "Schedule design (claim 6)", lazy("schedule_design", "equations")),
     Group("finite-d", "Finite-d theory", lazy("finite_d_doc", "equations")),
     Group("divergence", "Distortion as a divergence (kl, w2)", lazy("divergence", "equations")),
+    Group("affine", "Affine schedules and the variance-preserving curve", lazy("affine", "equations")),
 ]
 
 

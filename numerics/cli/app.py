@@ -24,6 +24,8 @@ COMMANDS = {
     "validate": "simulation against the DMF and the finite-d theory at several d: table and figure",
     "schedule-design": "a negative-guidance window that restores the variance v(0) = sigma2 with the class kept",
     "schedules": "standard guidance schedules side by side: final mean shift, variance ratio, classified",
+    "schedule-map": "affine schedules omega = w0 + slope t over a grid: variance-preserving curve, least divergence",
+    "switch-scan": "discrete sampler (Euler-ancestral ...) switching to omega = -1 at step k: DMF and simulator",
     "equations": "every derived result as numbered, labelled equations (LaTeX or Markdown)",
     "derive": "regenerate the derivation documents in derivations/ from theory/ (--check: compare only)",
 }

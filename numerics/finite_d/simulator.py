@@ -107,11 +107,16 @@ class SimulationResult(Result):
     order: int = 1
     precision: str = "float64"
     backend: str = "numpy"
+    integrator: str = "exact"
+    grid_kind: str | None = None  # discrete integrators: "karras" or "uniform"
+    grid: tuple | None = None  # discrete integrators: the noise levels sigma_0 > ... > sigma_{N-1} > 0 of the steps
 
     def to_json(self) -> dict:
         """The fields, with ``kl`` and ``w2`` at the sample means (m_mean, v_mean), ``status`` and ``message``."""
-        return {**asdict(self), **divergences(self.m_mean, self.v_mean, self.sigma2), "status": self.status,
-                "message": self.message}
+        out = {**asdict(self), **divergences(self.m_mean, self.v_mean, self.sigma2), "status": self.status,
+               "message": self.message}
+        out["grid"] = None if self.grid is None else list(self.grid)
+        return out
 
 
 # ---------------------------------------------------------------- inputs
@@ -233,7 +238,7 @@ def _sem(values: np.ndarray) -> float | None:
 
 def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=1000, seed=0, steps=None,
              T=None, sampler="sde", process="ou", target_norm="fixed", progress=False, order=2, precision="auto",
-             backend="numpy") -> SimulationResult:
+             backend="numpy", integrator="exact", grid=None, sigma_max=None, sigma_min=None, rho=None) -> SimulationResult:
     """Run the guided sampler with the exact mixture score; see the module docstring.
 
     Give exactly one of ``K`` and ``alpha`` (K = round(exp(alpha d))) and at most one of
@@ -242,8 +247,25 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     freezes it at the step's start; ``steps`` defaults to ``DEFAULT_STEPS[order]``.
     ``precision``: "auto" (float32 tiles where their rounding is negligible), "float32",
     "float64"; ``backend``: the kernel's array engine (:mod:`.backends`).
+    ``integrator``: ``"exact"`` (the transition above, default) or a discrete sampler of
+    :mod:`.samplers` (``"euler"``, ``"euler-ancestral"``, ``"heun"``; process ``ve`` only, with
+    ``steps`` (default 30) noise levels of ``grid`` = ``"karras"`` (default) or ``"uniform"`` from
+    ``sigma_max`` (80) to ``sigma_min`` (0.002), ``rho`` (7), then 0; ``sampler``, ``T`` and
+    ``order`` do not apply).
     Bad input raises ValueError with one line naming the parameter.
     """
+    from cfg_distortion.finite_d import samplers as SM
+
+    V.choice("integrator", integrator, SM.INTEGRATORS)
+    if integrator != "exact":
+        return _simulate_discrete(d, K, alpha=alpha, omega=omega, schedule=schedule, sigma2=sigma2, n=n, seed=seed,
+                                  steps=SM.DEFAULT_STEPS if steps is None else steps, T=T, process=process,
+                                  target_norm=target_norm, progress=progress, integrator=integrator, grid=grid,
+                                  sigma_max=sigma_max, sigma_min=sigma_min, rho=rho, precision=precision,
+                                  backend=backend)
+    if any(x is not None for x in (grid, sigma_max, sigma_min, rho)):
+        raise ValueError("grid, sigma_max, sigma_min and rho apply to the discrete integrators only "
+                         f"({', '.join(SM.DISCRETE)}), not to integrator exact")
     d = V.integer("d", d, 1)
     K = class_count(d, K, alpha)
     if order not in ORDERS:
@@ -316,3 +338,70 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
         target_norm2=norm2 / d, alpha=None if alpha is None else float(alpha), omega=omega, schedule=sched.spec,
         sigma2=sigma2, seed=seed, T=float(T), sampler=sampler, process=process, target_norm=target_norm,
         order=order, precision=precision, backend=backend)
+
+
+# ---------------------------------------------------------------- discrete samplers (k-diffusion conventions)
+
+
+def classified_at_zero(post: MixturePosterior, x, sigma2: float) -> np.ndarray:
+    """Target posterior weight above 1/2 at t = 0 (process-independent: a_0 = 1, Gamma_0 = sigma2)."""
+    return _classified(post, x, get_process("ve"), sigma2)
+
+
+def observables(x: np.ndarray, mu_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample m = x . mu_c / |mu_c|^2 and v = |x - m mu_c|^2 / d (x is not modified)."""
+    d = x.shape[1]
+    m = x @ mu_c / float(mu_c @ mu_c)
+    perp = x - m[:, None] * mu_c
+    return m, np.einsum("nd,nd->n", perp, perp) / d
+
+
+def _simulate_discrete(d, K=None, *, alpha, omega, schedule, sigma2, n, seed, steps, T, process, target_norm,
+                       progress, integrator, grid, sigma_max, sigma_min, rho, precision, backend) -> SimulationResult:
+    """``simulate`` with a discrete sampler of :mod:`.samplers` (see there for the conventions)."""
+    from cfg_distortion.finite_d import samplers as SM
+
+    if process != "ve":
+        raise ValueError(f"integrator {integrator} follows the k-diffusion conventions on process ve "
+                         f"(got process {process!r})")
+    if T is not None:
+        raise ValueError(f"T does not apply to integrator {integrator}: the grid starts at sigma_max")
+    d = V.integer("d", d, 1)
+    K = class_count(d, K, alpha)
+    n, steps, seed = V.integer("n", n, 1), V.integer("steps", steps, 1), V.integer("seed", seed, 0)
+    sigma2 = V.nonnegative("sigma2", sigma2)
+    target_norm = V.choice("target_norm", target_norm, TARGET_NORMS)
+    precision, backend = check_precision(precision), check_backend(backend)
+    sigmas = SM.sigma_grid(steps, grid or "karras", SM.SIGMA_MAX if sigma_max is None else sigma_max,
+                           SM.SIGMA_MIN if sigma_min is None else sigma_min, SM.RHO if rho is None else rho)
+    sched = guidance(omega, schedule, float(sigmas[0]), process=process)
+    omegas = np.asarray(sched(sigmas[:-1]), dtype=float)
+    if not np.all(np.isfinite(omegas)):
+        raise ValueError(f"schedule {sched.spec!r} is not finite on the grid")
+    check_memory(K, d, n)
+    mu = draw_centroids(K, d, seed, target_norm)
+    mu_c = mu[TARGET].copy()
+    rows = centroid_rows(mu)
+    del mu
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    x = rng.standard_normal((n, d)) * float(sigmas[0])  # k-diffusion start: x = sigma_max z
+
+    from tqdm import tqdm
+
+    with single_threaded_blas() as tiles_in_parallel:
+        workers = cores() if tiles_in_parallel else 1
+        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            post = make_kernel(backend, rows, pool, workers, precision)
+            den = SM.Denoisers(post, mu_c, sigma2)
+            with tqdm(total=steps, desc=integrator, unit="step", disable=None if progress else True, delay=2.0,
+                      leave=False) as bar:
+                x = SM.run(integrator, x, sigmas, omegas, den, rng, on_step=lambda i, _: bar.update(i > 0))
+            hit = classified_at_zero(post, x, sigma2)
+    m, v = observables(x, mu_c)
+    return SimulationResult(
+        m_mean=float(m.mean()), m_sem=_sem(m), v_mean=float(v.mean()), v_sem=_sem(v),
+        classified_fraction=float(hit.mean()), K=K, d=d, n=n, steps=steps, steps_taken=steps,
+        target_norm2=float(mu_c @ mu_c) / d, alpha=None if alpha is None else float(alpha), omega=omega,
+        schedule=sched.spec, sigma2=sigma2, seed=seed, T=float(sigmas[0]), sampler=SM.SDE_LIKE[integrator],
+        process=process, target_norm=target_norm, order=1, precision=precision, backend=backend,
+        integrator=integrator, grid_kind=grid or "karras", grid=tuple(float(s) for s in sigmas[:-1]))

@@ -16,6 +16,29 @@ from cfg_distortion.model.rates import wrong_class_rate
 H_TOL = 1e-9  # |h| below this at a restart counts as "on the boundary"
 
 
+class AffineOmega:
+    """Per-point affine schedules omega_i(t) = w0_i + slope_i t, in place of a per-point constant omega.
+
+    Indexing selects points (as for an array of omegas); calling it at t (a scalar or per-point
+    times) gives the omegas there. ``!= 0`` says which points guide at all."""
+
+    def __init__(self, w0, slope):
+        self.w0, self.slope = np.asarray(w0, dtype=float), np.asarray(slope, dtype=float)
+
+    def __call__(self, t):
+        return self.w0 + self.slope * t
+
+    def __getitem__(self, idx):
+        return AffineOmega(self.w0[idx], self.slope[idx])
+
+    def __ne__(self, other):
+        if not (np.ndim(other) == 0 and other == 0):
+            return NotImplemented
+        return (self.w0 != 0) | (self.slope != 0)
+
+    __hash__ = None
+
+
 class Flow:
     """Vectorised drifts, margin and margin rates for one (sigma2, sampler, process)."""
 
@@ -36,7 +59,9 @@ class Flow:
                 np.broadcast_to(p.f(t), t.shape), np.broadcast_to(p.g2(t), t.shape))
 
     def branch_drift(self, branch, t, m, v, omega):
-        """(dm/dtau, dv/dtau) of one branch."""
+        """(dm/dtau, dv/dtau) of one branch; ``omega`` a number, per-point array or :class:`AffineOmega`."""
+        if isinstance(omega, AffineOmega):
+            omega = omega(t)
         a, Gm, f, g2 = self.coeffs(t)
         fm, fv = self.fns[branch]
         return fm(m, v, a, Gm, f, g2, omega), fv(m, v, a, Gm, f, g2, omega)

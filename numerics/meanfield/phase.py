@@ -32,7 +32,7 @@ from cfg_distortion import _generated as G
 from cfg_distortion.meanfield import dmf
 from cfg_distortion.model import params as V
 from cfg_distortion.model.process import get_process
-from cfg_distortion.meanfield.flow import H_TOL, Flow
+from cfg_distortion.meanfield.flow import H_TOL, AffineOmega, Flow
 from cfg_distortion.model.divergence import kl_array, w2_array
 from cfg_distortion.model.roots import ConvergenceError, illinois
 
@@ -51,7 +51,7 @@ class PointsResult:
     """Final state of N trajectories; arrays of shape (N,), row order of the inputs.
 
     ``t_switch`` is the first switch time (NaN in the array when there is none: writers
-    turn it into an empty cell); ``n_switches`` counts all switches; ``fallback`` marks the
+    turn it into an empty cell); with ``slope`` the schedules are affine, omega = omega + slope t; ``n_switches`` counts all switches; ``fallback`` marks the
     points integrated by ``dmf.trajectory`` instead; ``failed`` lists (index, message) of
     points whose integration failed (their numbers are NaN here and must not be written).
     """
@@ -72,6 +72,7 @@ class PointsResult:
     steps: int = 0
     rejected: int = 0
     failed: list = field(default_factory=list)
+    slope: np.ndarray | None = None
 
     @property
     def mean_shift(self) -> np.ndarray:
@@ -148,8 +149,10 @@ def _validate(alpha, omega, sigma2, sampler, process, T):
 
 
 def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, rtol=RTOL, atol=ATOL,
-                     progress=None) -> PointsResult:
+                     progress=None, slope=None) -> PointsResult:
     """Integrate N = len(alpha) DMF trajectories (constant omega each) together; see the module doc.
+
+    With ``slope`` (one per point) the schedules are affine: omega_i(t) = omega_i + slope_i t.
 
     Same start as ``dmf.trajectory`` (m = 0, v = a_T^2 (1 + sigma2) + b_T^2 at the same default
     T). ``progress``: a tqdm-like object with ``update(n)`` over 1000 units of log(1 + t).
@@ -157,6 +160,12 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     listed in ``failed`` (its numbers are NaN in the arrays: report it, never write them).
     """
     alpha, omega, sigma2, sampler, process, T = _validate(alpha, omega, sigma2, sampler, process, T)
+    w0 = omega
+    if slope is not None:
+        slope = np.asarray(slope, dtype=float).ravel()
+        if slope.shape != omega.shape or not np.all(np.isfinite(slope)):
+            raise ValueError(f"slope must be finite, one per point ({slope.size} for {omega.size} points)")
+        omega = AffineOmega(omega, slope)
     flow = Flow(sigma2, sampler, process)
     atol_y = dmf.state_atol(atol, sigma2)[:, None]  # v's tolerance scales with sigma2
     n = alpha.size
@@ -236,8 +245,8 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
             progress.update(units - done_units)
             done_units = units
 
-    result = PointsResult(alpha, omega, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
-                          in_c.copy(), g_frozen, handoff.copy(), steps, rejected)
+    result = PointsResult(alpha, w0, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
+                          in_c.copy(), g_frozen, handoff.copy(), steps, rejected, slope=slope)
     _run_handoffs(result)
     return result
 
@@ -275,12 +284,21 @@ def _switch_points(flow, idx, t, h, t_new, y, K, y_new, h_now, h_new, alpha, ome
     return y_new, h_new, flow.rhs(t_new, y_new[:, idx], in_c[idx], om)
 
 
+def affine_spec(w0: float, slope: float) -> str:
+    """The schedule string of omega = w0 + slope t (exact round trip of the floats)."""
+    return f"affine:{float(w0)!r},{float(slope)!r}"
+
+
 def _run_handoffs(res: PointsResult) -> None:
     """Integrate the handed-on points with the per-point reference; record failures by point."""
     for i in np.flatnonzero(res.fallback):
         try:
-            tr = dmf.trajectory(res.alpha[i], float(res.omega[i]), res.sigma2, sampler=res.sampler,
-                                process=res.process, T=res.T)
+            if res.slope is None:
+                tr = dmf.trajectory(res.alpha[i], float(res.omega[i]), res.sigma2, sampler=res.sampler,
+                                    process=res.process, T=res.T)
+            else:
+                tr = dmf.trajectory(res.alpha[i], sigma2=res.sigma2, schedule=affine_spec(res.omega[i], res.slope[i]),
+                                    sampler=res.sampler, process=res.process, T=res.T)
         except (ConvergenceError, ArithmeticError, ValueError) as exc:
             res.failed.append((int(i), f"{type(exc).__name__}: {exc}"))
             for arr in (res.m_final, res.v_final, res.t_switch):
