@@ -209,14 +209,15 @@ def test_phase_diagram(capsys, tmp_path, monkeypatch):
 def test_validate(capsys, monkeypatch, tmp_path):
     from cfg_distortion.finite_d import validation as VAL
 
-    case = VAL.Case(0.3, 3.0, "ode", (8,), (2,))
-    settings = {"n": 60, "steps": 40, "paths": 200, "curve_paths": 100}
+    case = VAL.Case(0.3, 3.0, "ode", (8, 10), (2, 2))  # the fit in 1/d needs two dimensions
+    settings = {"n": 60, "steps": 40, "paths": 200}
     monkeypatch.setattr(VAL, "QUICK", (case,))
     monkeypatch.setitem(VAL.SETTINGS, "quick", settings)
-    monkeypatch.setattr(VAL, "CURVE_DS", (8, 16))
     monkeypatch.setattr(cd.api.Validation, "plot", lambda self, path=None: _blank_figure(path))  # not the contract
-    out = _json(capsys, "validate", "--quick", "--out", str(tmp_path), "--json")
-    (row,) = out["rows"]
+    out = _json(capsys, "validate", "--quick", "--steps", "40", "--out", str(tmp_path), "--json")
+    row = out["rows"][0]
+    assert [r["d"] for r in out["rows"]] == [8, 10] and set(out["extrapolated"]) >= {
+        "m", "m_se", "v", "v_se", "model", "consistent_m", "consistent_v"}
     sims = [cd.simulate(8, alpha=0.3, omega=3.0, n=60, steps=40, seed=s, sampler="ode") for s in (0, 1)]
     fd = cd.finite_d(8, alpha=0.3, omega=3.0, sampler="ode", paths=200, steps=40)
     tr = trajectory(0.3, 3.0, 1.0, sampler="ode")
