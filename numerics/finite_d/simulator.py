@@ -138,26 +138,13 @@ def class_count(d: int, K=None, alpha=None) -> int:
     return K
 
 
-def _available_bytes() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import os
-
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def memory_needed(K: int, d: int, n: int) -> int:
     """Bytes: centroid rows K x (d + 2), ~8 n x d sample arrays, a logit tile per core."""
     return 8 * (K * (d + 2) + 8 * n * (d + 2) + 2 * cores() * (1 << 17))
 
 
 def check_memory(K: int, d: int, n: int) -> None:
-    need, have = memory_needed(K, d, n), _available_bytes()
+    need, have = memory_needed(K, d, n), V.available_bytes()
     if need > MEMORY_FRACTION * have:
         raise ValueError(f"K x d = {K} x {d} (n = {n}) does not fit in memory: the simulator needs "
                          f"{need / 2**30:.3g} GiB (float64 centroids and samples), more than "

@@ -8,6 +8,16 @@ import numpy as np
 from cfg_distortion import io
 
 
+def cell_edges(c):
+    """Cell edges around grid centres c (for pcolormesh); one centre gets a cell of +-5 %."""
+    c = np.asarray(c, dtype=float)
+    if c.size == 1:
+        w = 0.05 * max(abs(c[0]), 1.0)
+        return np.array([c[0] - w, c[0] + w])
+    mid = 0.5 * (c[1:] + c[:-1])
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
 def figure_paths(path, name: str = "plot") -> list[Path]:
     """``[FILE.png, FILE.pdf]`` for ``path`` (a .png/.pdf suffix is dropped), both checked writable
     now, before any work (ValueError naming ``name`` otherwise)."""

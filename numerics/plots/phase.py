@@ -13,6 +13,8 @@ import textwrap
 
 import numpy as np
 
+from cfg_distortion.plots.common import cell_edges as _edges
+
 CAPTION = (
     "Guided DMF at d -> infinity over alpha = log K / d and constant omega. Solid white: boundary "
     "alpha_c(omega), the largest alpha whose guided trajectory ends classified (root finder). Dashed: "
@@ -22,15 +24,6 @@ CAPTION = (
     "classification time at omega = 0. kl = (1/d) KL(sampled || class law) = (v/sigma2 - 1 - log(v/sigma2) + "
     "(m - 1)^2/sigma2)/2 (derivations/numerics-divergence.md)."
 )
-
-
-def _edges(c):
-    c = np.asarray(c, dtype=float)
-    if c.size == 1:
-        w = 0.05 * max(abs(c[0]), 1.0)
-        return np.array([c[0] - w, c[0] + w])
-    mid = 0.5 * (c[1:] + c[:-1])
-    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
 def _pick(values, k=4):

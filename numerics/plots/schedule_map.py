@@ -12,6 +12,8 @@ import textwrap
 
 import numpy as np
 
+from cfg_distortion.plots.common import cell_edges as _edges
+
 CAPTION = (
     "DMF (d -> infinity) final state for affine guidance omega(t) = w0 + slope t, t the process time (for ve the "
     "noise level). White line: the variance-preserving curve v(0) = sigma^2, each point a bracketed root in slope "
@@ -19,15 +21,6 @@ CAPTION = (
     "still ends classified. Hatched: ends unclassified (branch G at t = 0). omega < 0 below t* = -w0/slope: the "
     "negative late window that restores the variance."
 )
-
-
-def _edges(c):
-    c = np.asarray(c, dtype=float)
-    if c.size == 1:
-        w = 0.05 * max(abs(c[0]), 1.0)
-        return np.array([c[0] - w, c[0] + w])
-    mid = 0.5 * (c[1:] + c[:-1])
-    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
 def figure(grid, curve, best, *, sigma2, sampler, process, references=None):
