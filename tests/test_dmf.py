@@ -216,3 +216,25 @@ def test_cli_bad_input(args, word):
     r = run_cli(*args)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and word in lines[0] and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("process,T", [("ou", 1.0), ("flow", 0.8)])
+def test_short_horizon_start_law_is_the_mixture_marginal(process, T):
+    """At a short horizon T the start law N(0, (Gamma_T + a_T^2) I) is far from the class law, and
+    at omega = 0 the guided score is the class score, linear in x. Then the ODE is the class's own
+    probability-flow map, x_0 - mu_c = sqrt(sigma2/Gamma_T) (x_T - a_T mu_c), so (x_T . mu_c = 0)
+        m(0) = 1 - a_T sqrt(sigma2/Gamma_T),   v(0) = sigma2 (Gamma_T + a_T^2)/Gamma_T,
+    and the SDE lands on the moment equations typed in checks/typed.py from the same start.
+    A start variance without a_T^2 (invisible at the default T, where a_T^2 ~ 1e-9) fails this."""
+    from cfg_distortion.checks import typed
+
+    sigma2 = 0.5
+    fa, fb2, _, _ = typed.PROCESSES[process]
+    a_T, gamma_T = fa(T), fb2(T) + fa(T) ** 2 * sigma2
+    ode = trajectory(0.5, 0.0, sigma2, sampler="ode", process=process, T=T)
+    assert ode.m_final == pytest.approx(1 - a_T * math.sqrt(sigma2 / gamma_T), abs=1e-8)
+    assert ode.v_final == pytest.approx(sigma2 * (gamma_T + a_T**2) / gamma_T, rel=1e-8)
+    sde = trajectory(0.5, 0.0, sigma2, sampler="sde", process=process, T=T)
+    m_ref, v_ref = typed.gaussian_moments(sigma2, lambda t: 0.0, "sde", process=process, T=T)
+    assert (sde.m_final, sde.v_final) == pytest.approx((m_ref, v_ref), rel=1e-7)
+    assert v_ref - sigma2 > 1e3 * 1e-7 * sigma2  # the start's excess is far above the tolerance at t = 0
