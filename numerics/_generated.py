@@ -310,6 +310,40 @@ def drift_C_ode_v(m, v, a, Gamma, f, g2, omega):
     return -v*(2*Gamma*f + g2)/Gamma
 
 
+def drift_Gk_sde_m(m, v, a, Gamma, f, g2, omega, kappa):
+    """dm/dtau in branch G with wrong-class coefficient kappa (M = kappa x), sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = a*g2
+    return _x0*_x1*(omega + 1) - _x0*m*(Gamma*f + _x1*kappa*omega + g2)
+
+
+def drift_Gk_sde_v(m, v, a, Gamma, f, g2, omega, kappa):
+    """dv/dtau in branch G with wrong-class coefficient kappa (M = kappa x), sde sampler."""
+    return g2 - 2*v*(Gamma*f + a*g2*kappa*omega + g2)/Gamma
+
+
+def drift_Gk_ode_m(m, v, a, Gamma, f, g2, omega, kappa):
+    """dm/dtau in branch G with wrong-class coefficient kappa (M = kappa x), ode sampler."""
+    _x0 = a*g2
+    _x1 = (1/2)/Gamma
+    return _x0*_x1*(omega + 1) - _x1*m*(2*Gamma*f + _x0*kappa*omega + g2)
+
+
+def drift_Gk_ode_v(m, v, a, Gamma, f, g2, omega, kappa):
+    """dv/dtau in branch G with wrong-class coefficient kappa (M = kappa x), ode sampler."""
+    return -v*(2*Gamma*f + a*g2*kappa*omega + g2)/Gamma
+
+
+def kappa_annealed(q, a, Gamma):
+    """kappa = (2 Gamma / a) d phi_ann / dq: annealed wrong-class posterior mean along x."""
+    return a/(Gamma + a**2)
+
+
+def kappa_frozen(u, q, a, Gamma):
+    """kappa_eff = (2 Gamma / a) d phi_frozen / dq at the root u of frozen_constraint."""
+    return u/(a*(u + 1))
+
+
 def target_term_dm(m, a, Gamma):
     """partial derivative target_term_dm."""
     return a/Gamma
@@ -466,6 +500,32 @@ def static_gap(a, Gamma, alpha, omega):
     return -_x2*_x3*_x4 - _x2*numpy.log(_x1) + alpha*omega + (1/2)*omega*numpy.log(Gamma) - 1/2*numpy.log(_x4)
 
 
+def free_energy_G_phi(m, v, a, Gamma, alpha, omega, phi):
+    """V - log(v)/2 in branch G with the wrong-class rate phi given (quenched)."""
+    _x0 = a**2
+    _x1 = 2*a*m
+    _x2 = 2*Gamma*omega
+    return (1/2)*(Gamma*numpy.log(Gamma) - Gamma*numpy.log(v) + Gamma*numpy.log(2) + Gamma*numpy.log(numpy.pi) + _x0*omega + _x0 - _x1*omega - _x1 - _x2*alpha + _x2*phi + m**2 + v)/Gamma
+
+
+def potential_G_phi(m, v, a, Gamma, alpha, omega, phi):
+    """effective potential V in branch G with the wrong-class rate phi given (quenched)."""
+    _x0 = a**2
+    _x1 = 2*a*m
+    _x2 = 2*Gamma*omega
+    return (1/2)*(Gamma*numpy.log(Gamma) + Gamma*numpy.log(2) + Gamma*numpy.log(numpy.pi) + _x0*omega + _x0 - _x1*omega - _x1 - _x2*alpha + _x2*phi + m**2 + v)/Gamma
+
+
+def minimum_Gk_m(a, Gamma, omega, kappa):
+    """m at the stationary point of F_G at wrong-class slope dphi/dq = a kappa/(2 Gamma)."""
+    return a*(omega + 1)/(a*kappa*omega + 1)
+
+
+def minimum_Gk_v(a, Gamma, omega, kappa):
+    """v at the stationary point of F_G at wrong-class slope dphi/dq = a kappa/(2 Gamma)."""
+    return Gamma/(a*kappa*omega + 1)
+
+
 def sde_step_coef_x(a, b, a_s, b_s, sigma2):
     """reverse-SDE exact step t -> s: coefficient of x_t in the mean of x_s."""
     return a*(a_s**2*sigma2 + b_s**2)/(a_s*(a**2*sigma2 + b**2))
@@ -555,9 +615,10 @@ def gaussian_limit_m_sde(sigma2, omega):
 
 def gaussian_limit_v_sde(sigma2, omega):
     """v(0) in the Gaussian (K -> infinity) limit at constant omega, sde sampler."""
+    import scipy.special
     _x0 = 2*omega
-    _x1 = _x0 + 1
-    return sigma2**(_x0 + 2)*(sigma2 + 1)**(-_x0)*((1 + sigma2**(-1.0))**_x1 - 1)/_x1
+    _x1 = numpy.log(sigma2**(-1.0)) + numpy.log1p(sigma2)
+    return _x1*sigma2**(_x0 + 2)*(sigma2 + 1)**(-_x0)*scipy.special.exprel(_x1*(_x0 + 1))
 
 
 def gaussian_limit_m_ode(sigma2, omega):
@@ -683,6 +744,84 @@ def divergence_kl(m, v, sigma2):
 def divergence_w2(m, v, sigma2):
     """(1/d) W2^2(sampled law, class law) at d -> infinity, from m and v (|mu_c|^2 = d)."""
     return -2*numpy.sqrt(sigma2)*numpy.sqrt(v) + sigma2 + v + (m - 1)**2
+
+
+def capture_drift_W_sde_m(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dm/dtau after a capture, branch W, sde sampler (two-class problem)."""
+    return (-Gamma*f*m + a*g2*omega + a*g2 - g2*m)/Gamma
+
+
+def capture_drift_W_sde_v(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dv/dtau after a capture, branch W, sde sampler (two-class problem)."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2 + 2*a*g2*omega*r)/Gamma
+
+
+def capture_drift_W_sde_r(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dr/dtau after a capture, branch W, sde sampler (two-class problem)."""
+    return -(Gamma*f*r + a*g2*nu*omega + g2*r)/Gamma
+
+
+def capture_drift_W_ode_m(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dm/dtau after a capture, branch W, ode sampler (two-class problem)."""
+    return (1/2)*(-2*Gamma*f*m + a*g2*omega + a*g2 - g2*m)/Gamma
+
+
+def capture_drift_W_ode_v(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dv/dtau after a capture, branch W, ode sampler (two-class problem)."""
+    return -(2*Gamma*f*v + a*g2*omega*r + g2*v)/Gamma
+
+
+def capture_drift_W_ode_r(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dr/dtau after a capture, branch W, ode sampler (two-class problem)."""
+    return -1/2*(2*Gamma*f*r + a*g2*nu*omega + g2*r)/Gamma
+
+
+def capture_drift_C_sde_m(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dm/dtau after a capture, branch C, sde sampler (two-class problem)."""
+    return (-Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def capture_drift_C_sde_v(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dv/dtau after a capture, branch C, sde sampler (two-class problem)."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2)/Gamma
+
+
+def capture_drift_C_sde_r(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dr/dtau after a capture, branch C, sde sampler (two-class problem)."""
+    return -r*(Gamma*f + g2)/Gamma
+
+
+def capture_drift_C_ode_m(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dm/dtau after a capture, branch C, ode sampler (two-class problem)."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def capture_drift_C_ode_v(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dv/dtau after a capture, branch C, ode sampler (two-class problem)."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def capture_drift_C_ode_r(m, v, r, nu, a, Gamma, f, g2, omega):
+    """dr/dtau after a capture, branch C, ode sampler (two-class problem)."""
+    return -1/2*r*(2*Gamma*f + g2)/Gamma
+
+
+def capture_margin(m, r, nu, a, Gamma):
+    """T(m) - E_w(r): target vs captured class, per d."""
+    return -1/2*a*(-a*nu + a - 2*m + 2*r)/Gamma
+
+
+def capture_r(u, q, a, Gamma):
+    """r of the capturing centroid at the frozen saddle theta* = u Gamma / a^2."""
+    return q*u/(a*(u + 1))
+
+
+def capture_nu(u, q, a, Gamma):
+    """nu of the capturing centroid at the frozen saddle theta* = u Gamma / a^2."""
+    _x0 = a**2
+    return (_x0*u + _x0 + q*u**2)/(_x0*(u + 1)**2)
 
 
 # the functions of each forward process, by process name and quantity

@@ -137,11 +137,12 @@ class PhaseDiagram(GridResult):
     timings: dict = field(default_factory=dict)  # seconds per stage
 
     CSV_COLUMNS = ("alpha", "omega", "t_switch", "m_final", "v_final", "classified", "mean_shift",
-                   "variance_ratio", "kl", "w2", "g_frozen", "n_switches", "integrator", "status")
+                   "variance_ratio", "kl", "w2", "g_frozen", "n_switches", "integrator", "status",
+                   "captured_by_wrong_class", "t_capture")
 
     def __getattr__(self, name):  # the per-point fields of the grid, reshaped to (n_alpha, n_omega)
         if name in ("t_switch", "m_final", "v_final", "classified", "mean_shift", "variance_ratio", "kl", "w2",
-                    "g_frozen", "n_switches", "fallback"):
+                    "g_frozen", "n_switches", "fallback", "captured", "t_capture"):
             return self.grid.field(name)
         raise AttributeError(name)
 
@@ -169,6 +170,7 @@ class PhaseDiagram(GridResult):
             "alpha_c_t0": self.alpha_c_t0,
             "classified_fraction": float(np.mean(p.classified)),
             "per_point_fallback": int(p.fallback.sum()), "steps": p.steps,
+            "captured_by_wrong_class": int(p.captured.sum()),
             "failed": [{"alpha": a, "omega": w, "error": m} for a, w, m in self.failed],
             "seconds": round(self.seconds, 3), "warnings": list(self.warnings), "timings": dict(self.timings),
             **self._status_json(),

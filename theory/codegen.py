@@ -124,7 +124,7 @@ def _per_process() -> list[NumericFunction]:
 
 # theory modules that contribute generated functions: each defines
 # ``numeric_functions() -> list[NumericFunction]`` (imported lazily, in this order)
-EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d", "divergence"]
+EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d", "divergence", "capture"]
 
 
 def numeric_functions() -> list[NumericFunction]:
@@ -153,6 +153,9 @@ class _Printer(SciPyPrinter):
 
     def _print_Pi(self, expr):
         return "numpy.pi"
+
+    def _print_exprel(self, expr):
+        return f"scipy.special.exprel({self._print(expr.args[0])})"
 
     def _print_hyper(self, expr):
         if len(expr.ap) != 2 or len(expr.bq) != 1:

@@ -12,6 +12,11 @@ M = sum_k w_k mu_k the posterior-mean centroid. In the two branches of the large
 - G (wrong classes dominate, annealed): M is the mean of a centroid under the tilt
   exp(logit), i.e. the tilted saddle overlap along e = x/|x|: M = s_1 sqrt(d) e = kappa x,
   kappa = s_1 / sqrt(q) (:func:`posterior_mean_coefficient`, from :mod:`.free_energy`).
+  Where the wrong classes are frozen (condensed: Sigma(1) < 0) the coherent part of M along x
+  comes from the few centroids at the frozen saddle and kappa is smaller: by the envelope
+  theorem kappa_eff = (2 Gamma / a) d phi / dq with the quenched phi (:func:`kappa_effective`).
+  The branch-G drift therefore takes kappa as an explicit argument (``drifts("G", sampler,
+  kappa=KAPPA)``, symbol :data:`.symbols.kappa`); its default is the annealed value.
 
 Vectors are written in the basis (mu_c, x_perp) with x = m mu_c + x_perp,
 mu_c.mu_c = d, x_perp.x_perp = d v, mu_c.x_perp = 0. Then m = x.mu_c/d and v = |x_perp|^2/d
@@ -27,6 +32,7 @@ import sympy as sp
 from .free_energy import tilted_saddle
 from .scores import guided_score_coefficients
 from .symbols import Gamma, a, d, f, g2, m, omega, q, s, theta, v
+from .symbols import kappa as KAPPA
 
 BRANCHES = ("G", "C")
 SAMPLERS = ("sde", "ode")
@@ -58,25 +64,50 @@ def posterior_mean_coefficient() -> sp.Expr:
     return sp.simplify(s1 / sp.sqrt(q))
 
 
-def guided_score_vector(branch: str) -> dict:
-    """The guided score in the basis (mu_c, x_perp) in branch G or C."""
+@cache
+def kappa_effective() -> dict[str, sp.Expr]:
+    """kappa = (2 Gamma / a) d phi / dq in each wrong-class branch of phi.
+
+    Why: M = sum_k w_k mu_k = (Gamma / a) grad_x log Z, and for the coherent part along x,
+    grad_x (d phi(|x|^2/d)) = 2 (d phi/dq) x. Annealed phi gives back
+    :func:`posterior_mean_coefficient` (s_1 / sqrt(q)); the frozen phi = E(s*, n*) at the
+    root theta* of Sigma(theta) = 0 is differentiated by the envelope theorem (the constraint
+    does not involve q), giving s_theta* / sqrt(q) in the variable u = theta* a^2 / Gamma.
+    Keys: ``annealed`` (in q, a, Gamma), ``frozen`` (in u, q, a, Gamma)."""
+    from .free_energy import energy, phi_annealed
+    from .symbols import u
+
+    saddle = {k: val.subs(theta, u * Gamma / a**2) for k, val in tilted_saddle().items()}
+    pref = 2 * Gamma / a
+    return {"annealed": sp.simplify(pref * sp.diff(phi_annealed(), q)),
+            "frozen": sp.factor(sp.simplify(pref * sp.diff(energy(), q).subs(saddle)))}
+
+
+def guided_score_vector(branch: str, kappa: sp.Expr | None = None) -> dict:
+    """The guided score in the basis (mu_c, x_perp) in branch G or C.
+
+    In G the wrong-class posterior mean is M = kappa x; ``kappa=None`` uses the annealed
+    value, ``kappa=KAPPA`` keeps it a free symbol (frozen G: kappa_eff)."""
     c = guided_score_coefficients()
     if branch == "C":
         M = MU_C
     elif branch == "G":
-        M = {k: posterior_mean_coefficient() * val for k, val in X.items()}
+        k = posterior_mean_coefficient() if kappa is None else kappa
+        M = {b: k * val for b, val in X.items()}
     else:
         raise ValueError(f"branch must be G or C (got {branch!r})")
     return _add((c["coef_x"], X), (c["coef_target"], MU_C), (c["coef_post"], M))
 
 
 @cache
-def drifts(branch: str, sampler: str) -> tuple[sp.Expr, sp.Expr]:
-    """(dm/dtau, dv/dtau) at d -> infinity in a branch, for the 'sde' or 'ode' sampler."""
+def drifts(branch: str, sampler: str, kappa: sp.Expr | None = None) -> tuple[sp.Expr, sp.Expr]:
+    """(dm/dtau, dv/dtau) at d -> infinity in a branch, for the 'sde' or 'ode' sampler.
+
+    ``kappa``: the branch-G coefficient of M = kappa x (None: annealed; ``KAPPA``: symbolic)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be sde or ode (got {sampler!r})")
     weight = g2 if sampler == "sde" else g2 / 2
-    D = _add((-f, X), (weight, guided_score_vector(branch)))
+    D = _add((-f, X), (weight, guided_score_vector(branch, kappa)))
     xperp = {_XP: sp.Integer(1)}
     dm = _dot(D, MU_C) / d
     ito = g2 * (d - 1) / d if sampler == "sde" else 0  # quadratic variation of P_perp g dB, per d
@@ -140,6 +171,17 @@ def numeric_functions():
                     f"drift_{branch}_{sampler}_{var}", args,
                     lambda branch=branch, sampler=sampler, i=i: drifts(branch, sampler)[i],
                     f"d{var}/dtau in branch {branch}, {sampler} sampler (reverse time)"))
+    for sampler in SAMPLERS:
+        for i, var in enumerate("mv"):
+            fns.append(NumericFunction(
+                f"drift_Gk_{sampler}_{var}", args + (KAPPA,),
+                lambda sampler=sampler, i=i: drifts("G", sampler, KAPPA)[i],
+                f"d{var}/dtau in branch G with wrong-class coefficient kappa (M = kappa x), {sampler} sampler"))
+    kap = kappa_effective()
+    fns.append(NumericFunction("kappa_annealed", (q, a, Gamma), lambda: kap["annealed"],
+                               "kappa = (2 Gamma / a) d phi_ann / dq: annealed wrong-class posterior mean along x"))
+    fns.append(NumericFunction("kappa_frozen", (u, q, a, Gamma), lambda: kap["frozen"],
+                               "kappa_eff = (2 Gamma / a) d phi_frozen / dq at the root u of frozen_constraint"))
     derivs = _margin_derivatives()
     sig = {"target_term": (m, a, Gamma), "phi_annealed": (alpha, q, a, Gamma), "phi_frozen": (u, q, a, Gamma)}
     for name, expr in derivs.items():

@@ -285,7 +285,12 @@ def _classification_content() -> Content:
         "**Freezing is classification.** For $\\alpha > \\alpha_c$ the wrong classes are annealed "
         "(exponentially many contribute) and $\\phi_{\\mathrm{ann}} - T = \\alpha - \\alpha_c > 0$: they outweigh "
         "the target. For $\\alpha < \\alpha_c$ they are frozen on their few best centroids and the target wins. "
-        "On the conditional trajectory the two transitions are the same line.",
+        "On the conditional trajectory the two transitions are the same line. The reason is a Nishimori-type "
+        "identity: the tilt $e^{\\ell_k}$ is the Bayes posterior of the class given $x_t$, and on the conditional "
+        "trajectory the planted $\\mu_c$ is a typical draw of it, so $\\mu_c$ sits at the annealed saddle "
+        "($\\mu_c\\cdot e/\\sqrt d = a_t/\\sqrt{\\Gamma_t + a_t^2} = s_1$): its logit is $T = E(s_1, n_1)$, hence "
+        "$\\phi_{\\mathrm{ann}} - T = \\alpha - I(s_1, n_1) = \\Sigma(1)$, and the margin vanishes exactly where the "
+        "entropy does. Off that trajectory (guided sampling) the two lines separate, and branch G can be frozen.",
         "**Reading $\\alpha_c(0)$.** $\\alpha_c$ decreases with $t$, so $\\alpha_c(0) = \\frac12\\log(1 + "
         "1/\\sigma^2)$ bounds which $\\alpha$ can be classified at all; for $\\sigma^2 = 0$ it is infinite and "
         "every $\\alpha$ is classified at late enough reverse times.",
@@ -368,6 +373,17 @@ def _potential_content() -> Content:
         "sees this distortion depends on when the trajectory leaves branch G, which the margin "
         "$h(m^*_{\\mathrm{G}}, v^*_{\\mathrm{G}})$ locates; at $\\omega = 0$ it reduces to $\\alpha_c - \\alpha$, the "
         "classification threshold of the previous document.",
+        "**What $V$ is, and what it is not.** Its minima are the typical $(m, v)$ of the tilted density "
+        "$p_t(x \\mid c)^{1+\\omega} p_t(x)^{-\\omega}$ at each $t$ separately. That family is not the path of "
+        "marginals of the guided sampler: tilting does not commute with the noising, so the sampler's law at "
+        "$t$ is not the tilt of $p_t$. Its static and dynamical transitions are transitions of the tilted "
+        "family, not the DMF switch. At $(\\alpha, \\omega, \\sigma^2) = (0.3, 3, 1)$ the annealed G minimum at "
+        "$t = 0$ is $(m, v) = (1.6, 0.4)$ (with the quenched $\\phi$, which `numerics` uses: $(1.96, 0.49)$) "
+        "while the DMF with the same branch-G drifts (branch G throughout, $\\alpha = \\infty$) ends at "
+        "$(1.875, 0.283)$ (SDE) and $(2.217, 0.125)$ (ODE); the dynamical transition of "
+        "$V$ is at $t = 0.944$ while the DMF switches at $1.039$ (SDE) and $1.073$ (ODE). The potential says "
+        "where guidance would push a sample that had time to equilibrate; the switch time and the final "
+        "distortion come from the mean-field dynamics of step 6.",
     ]
     backing = [
         Backing(("eq:log-marginal-G",), "closed form",
@@ -381,13 +397,18 @@ def _potential_content() -> Content:
         Backing(("eq:dynamical-margin",), "limit",
                 "at $\\omega = 0$ the margin is $\\alpha_c - \\alpha$ with $\\alpha_c$ of the classification document",
                 (pytest_cmd(_TEST_DOCS, "test_dynamical_margin_at_omega_zero_is_the_threshold"),)),
+        Backing(("eq:static-gap", "eq:dynamical-margin"), "numerical integration",
+                "the potential's transitions and minima set beside the DMF switch and end state at one point, "
+                "computed from both (they differ: the numbers of the note)",
+                (pytest_cmd("tests/test_frozen_g.py", "test_potential_transitions_are_not_the_dmf_switch"),)),
     ]
     assumptions = [
         "$d \\to \\infty$ with $K = e^{\\alpha d}$, $\\lVert\\mu_c\\rVert^2/d \\to 1$, equal class priors.",
         "$\\frac{1}{d}\\log\\sum_k e^{\\ell_k} \\to \\max(T, \\phi)$: a sum of two exponentially large terms is "
         "dominated by the larger one.",
-        "Branch G uses the annealed wrong-class rate $\\phi_{\\mathrm{ann}}$ (as `theory/potential.py` does); the "
-        "numeric layer uses the quenched rate, frozen branch included, for the margin.",
+        "Branch G is written with the annealed wrong-class rate $\\phi_{\\mathrm{ann}}$ here; the numeric layer "
+        "uses the quenched rate, frozen branch included, for the margin and inside $V_{\\mathrm{G}}$ (the frozen "
+        "G minimum: the frozen-wrong-classes document).",
         "$V$ is defined up to constants independent of $(m, v)$; only differences of $F$ matter.",
     ]
     return Content(body, assumptions, backing, notes)
@@ -497,9 +518,10 @@ def _gaussian_limits_content() -> Content:
 
 def _variance_theorem_content() -> Content:
     body = [
-        "**Claim.** If $\\omega(t) \\ge 0$ for all $t$, the mean-field trajectory started from the noise "
-        "($T \\to \\infty$) ends with $v(0) \\le \\sigma^2$, with equality only if $\\omega = 0$ (almost "
-        "everywhere) on the times where branch G is active.",
+        "**Claim** ($d \\to \\infty$ and $T \\to \\infty$). If $\\omega(t) \\ge 0$ for all $t$, the mean-field "
+        "trajectory started from the noise ($T \\to \\infty$) ends with $v(0) \\le \\sigma^2$, with equality only "
+        "if $\\omega = 0$ (almost everywhere) on the times where branch G is active. It holds for both samplers, any "
+        "branch history and either value of the wrong-class coefficient $\\kappa \\ge 0$ (annealed or frozen).",
         "**Fact 1.** The drift of $v$ does not involve $m$, in either branch and for either sampler, so $v$ obeys "
         "a scalar equation $\\dot v = F_B(v, t; \\omega)$ whatever the branch history (which $m$ decides):",
         "eq:v-drift-m-independence",
@@ -523,6 +545,13 @@ def _variance_theorem_content() -> Content:
         "the best it can do is leave $v$ alone, by switching guidance off wherever branch G is active, which "
         "also removes its effect on $m$. Undoing the shrinkage needs $\\omega < 0$ somewhere in branch G (the "
         "schedule-design document).",
+        "**Scope.** The comparison is complete within the mean-field drifts, i.e. at $d \\to \\infty$ and "
+        "$T \\to \\infty$. At finite $T$ the ODE keeps the start's excess $a_T^2/\\Gamma_T$ in $v/\\Gamma$ (the "
+        "SDE forgets it). At finite $d$ the exact-score sampler can break it: the part of the wrong-class "
+        "posterior mean transverse to $x$ gives random-direction kicks of order $1/d$ per step, not small at "
+        "small $d$. `cfg-distortion simulate --d 10 --K 2 --omega 3 --sigma2 1 --sampler ode --n 4000 --seed S` "
+        "gives $v(0) = 0.928$-$0.953$ over seeds 0-3 against $0.884$-$0.911$ at `--omega 0` (standard error "
+        "0.007), above $\\sigma^2 (d-1)/d = 0.9$.",
     ]
     backing = [
         Backing(("eq:v-drift-m-independence", "eq:guidance-excess-G-sde", "eq:guidance-excess-G-ode",
@@ -538,7 +567,8 @@ def _variance_theorem_content() -> Content:
                  pytest_cmd(_TEST_DMF, "test_guidance_confined_to_branch_c_is_inert"))),
     ]
     assumptions = [
-        "The mean-field drifts of step 6 (branch G annealed; $d \\to \\infty$); $\\omega(t)$ piecewise continuous.",
+        "The mean-field drifts of step 6 ($d \\to \\infty$; branch G with $\\kappa \\ge 0$, annealed or frozen); "
+        "$\\omega(t)$ piecewise continuous.",
         "Start from the noise, $T \\to \\infty$; $v \\ge 0$ along the trajectory.",
     ]
     return Content(body, assumptions, backing, notes)
@@ -565,6 +595,8 @@ DOCUMENTS: list[Document] = [
              EQ.lazy("divergence", "content")),
     Document("claim6-affine-schedules", "Affine schedules and the variance-preserving curve", "claim 6",
              ("affine",), EQ.lazy("affine", "content")),
+    Document("frozen-wrong-classes-and-capture", "Frozen wrong classes and capture", "steps 5-7 (branch G frozen)",
+             ("dmf", "capture", "potential", "gaussian_limit"), EQ.lazy("frozen_doc", "content")),
 ]
 
 # Steps whose theory modules do not exist yet; each becomes a Document when its module lands.

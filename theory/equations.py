@@ -515,6 +515,7 @@ GROUPS: list[Group] = [
     Group("finite-d", "Finite-d theory", lazy("finite_d_doc", "equations")),
     Group("divergence", "Distortion as a divergence (kl, w2)", lazy("divergence", "equations")),
     Group("affine", "Affine schedules and the variance-preserving curve", lazy("affine", "equations")),
+    Group("frozen", "Frozen wrong classes and capture", lazy("frozen_doc", "equations")),
 ]
 
 

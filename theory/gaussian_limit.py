@@ -23,7 +23,7 @@ import sympy as sp
 
 from . import dmf
 from .process import PRESETS
-from .symbols import m, sigma2, t, v
+from .symbols import m, omega, sigma2, t, v
 
 _r = sp.Symbol("r", positive=True)  # 1 + SNR_t, from 1 + 1/sigma2 at t = 0 down to 1 at t = inf
 
@@ -75,6 +75,45 @@ def final_moment(var: sp.Symbol, sampler: str) -> sp.Expr:
     return sp.factor(sp.simplify(sp.powdenest(sp.powsimp(result, force=True), force=True)))
 
 
+class exprel(sp.Function):
+    """(e^x - 1) / x, continued by 1 at x = 0 (printed as scipy.special.exprel)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.Integer(1)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return (sp.exp(x) - 1) / x
+
+
+def _removable_form(expr: sp.Expr) -> sp.Expr:
+    """expr with each factor (b^y - 1) / y (removable at y = 0) written as log(b) exprel(y log b).
+
+    The closed form of v(0) for the SDE is sigma2^(2 omega + 2) ((1 + 1/sigma2)^(2 omega + 1) - 1) /
+    ((2 omega + 1) (1 + sigma2)^(2 omega)): 0/0 at omega = -1/2, where its limit is
+    sigma2 (1 + sigma2) log(1 + 1/sigma2). The exprel form is exact and finite there."""
+    num, den = sp.fraction(expr)
+    out = expr
+    for pw in num.atoms(sp.Pow):
+        y = pw.exp
+        zeros = sp.solve(y, omega) if omega in y.free_symbols else []
+        if len(zeros) == 1 and sp.simplify(den.subs(omega, zeros[0])) == 0:  # y = 0 is a zero of den too
+            base = pw.base
+            L = sp.log(base)
+            prefactor = sp.simplify(out * y / (pw - 1))
+            # exprel(y L) = (b^y - 1) / (y L) since e^{y log b} = b^y: the identity is checked, not assumed
+            if sp.simplify(prefactor * (pw - 1) / y - out) == 0:
+                out = prefactor * L * exprel(y * L)
+    return out
+
+
+@cache
+def final_moment_stable(var: sp.Symbol, sampler: str) -> sp.Expr:
+    """:func:`final_moment` in a form without removable singularities (exprel)."""
+    return _removable_form(final_moment(var, sampler))
+
+
 def numeric_functions():
     """Generated functions of this module (see :mod:`.codegen`)."""
     from .codegen import NumericFunction
@@ -85,6 +124,6 @@ def numeric_functions():
         for var in (m, v):
             fns.append(NumericFunction(
                 f"gaussian_limit_{var}_{sampler}", (sigma2, omega),
-                lambda var=var, sampler=sampler: final_moment(var, sampler),
+                lambda var=var, sampler=sampler: final_moment_stable(var, sampler),
                 f"{var}(0) in the Gaussian (K -> infinity) limit at constant omega, {sampler} sampler"))
     return fns

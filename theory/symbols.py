@@ -36,6 +36,7 @@ n = sp.Symbol("n", positive=True)  # transverse norm: |mu_k - (mu_k . e) e|^2 / 
 lam = sp.Symbol("lambda", real=True)  # Legendre (tilt) variable
 theta = sp.Symbol("theta", positive=True)  # 1RSB / tilt temperature, 0 < theta <= 1
 u = sp.Symbol("u", nonnegative=True)  # theta * a^2 / Gamma, frozen-branch parameter
+kappa = sp.Symbol("kappa", real=True)  # wrong-class posterior mean along x in branch G: M = kappa x
 
 # invariants of one sample x and one centroid mu_k (for the scores)
 xx = sp.Symbol("xx", nonnegative=True)  # |x|^2

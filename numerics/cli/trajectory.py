@@ -41,12 +41,15 @@ def run(args) -> int:
     if args.json:
         emit_json(out)
         return 0
-    keys = ["m_final", "v_final", "mean_shift", "variance_ratio", "classified", "t_switch", "branches"]
+    keys = ["m_final", "v_final", "mean_shift", "variance_ratio", "classified", "t_switch", "branches",
+            "captured_by_wrong_class", "t_capture"]
     rows = [{"quantity": k, "value": fmt(out[k]) if not isinstance(out[k], list)
              else ", ".join(fmt(x) for x in out[k]) or "-"} for k in keys]
     print(f"DMF trajectory: alpha = {fmt(tr.alpha)}, schedule {tr.schedule}, sigma2 = {fmt(tr.sigma2)}, "
           f"{tr.sampler} sampler, {tr.process} process, T = {fmt(tr.T)}")
     print(table(rows, ["quantity", "value"]))
+    if out["status"] != "ok":
+        print(f"{out['status']}: {out['message']}")
     for note in out["notes"]:
         print(f"note: {note}")
     if args.plot:

@@ -97,7 +97,7 @@ class Design(Result):
             return True
         tr = self.trajectory
         inside = (tr.t > self.t_window_end) & (tr.t < self.t_window_start)
-        return bool(all(b == "G" for b, k in zip(tr.branch, inside) if k))
+        return bool(all(b in ("G", "Gf") for b, k in zip(tr.branch, inside) if k))
 
     def to_json(self) -> dict:
         if self.trajectory is None:
@@ -156,7 +156,7 @@ def design_schedule(alpha, sigma2, omega_max, sampler: str = "sde", process: str
     baseline = trajectory(alpha, W, sigma2, sampler=sampler, process=process)
     common = dict(alpha=alpha, sigma2=sigma2, omega_max=W, sampler=sampler, process=process, baseline=baseline,
                   root_xtol=xtol)
-    if "G" not in baseline.branches or baseline.v_final >= sigma2:
+    if not ({"G", "Gf"} & set(baseline.branches)) or baseline.v_final >= sigma2:
         return Design(schedule=f"const:{_num(W)}", trajectory=baseline, omega_window=None, t_window_start=None,
                       t_window_end=None, evaluations=1,
                       notes=["no window needed: constant guidance does not shrink the variance here "

@@ -4,6 +4,12 @@ Shared by the per-point integrator (:mod:`.dmf`, scalars) and the grid integrato
 (:mod:`.phase`, arrays). The margin is h = T(m) - phi(q) with the quenched phi of
 :mod:`.rates`; its rate along a branch's drift, dh/dtau = h_m F_m + h_v F_v - h_t, uses the
 generated partial derivatives (envelope theorem in the frozen branch).
+
+Branch G's drift takes the wrong-class coefficient kappa of M = kappa x from
+:func:`.rates.wrong_class_kappa`: the annealed value where the wrong classes are paramagnetic,
+kappa_eff = (2 Gamma / a) d phi/dq of the frozen phi where they are condensed (Sigma(1) < 0).
+``Flow(..., quenched=False)`` keeps the annealed kappa everywhere (the cloud drift: for
+comparisons only).
 """
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import numpy as np
 
 from cfg_distortion import _generated as G
 from cfg_distortion.model.process import get_process
-from cfg_distortion.model.rates import wrong_class_rate
+from cfg_distortion.model.rates import wrong_class_kappa, wrong_class_rate
 
 H_TOL = 1e-9  # |h| below this at a restart counts as "on the boundary"
 
@@ -42,12 +48,14 @@ class AffineOmega:
 class Flow:
     """Vectorised drifts, margin and margin rates for one (sigma2, sampler, process)."""
 
-    def __init__(self, sigma2, sampler, process):
+    def __init__(self, sigma2, sampler, process, quenched=True):
         self.sigma2 = sigma2
+        self.quenched = bool(quenched)
         self.p = get_process(process)
         self.da = G.PROCESS[process]["da"]
         self.dGamma = G.PROCESS[process]["dGamma"]
         self.fns = {b: G.DRIFTS[(b, sampler)] for b in "GC"}
+        self.fns_kappa = (getattr(G, f"drift_Gk_{sampler}_m"), getattr(G, f"drift_Gk_{sampler}_v"))
 
     def coeffs(self, t):
         """(a, Gamma, f, g2) at t (a scalar, or an array of per-point times)."""
@@ -58,17 +66,36 @@ class Flow:
         return (np.broadcast_to(p.a(t), t.shape), p.Gamma(t, self.sigma2),
                 np.broadcast_to(p.f(t), t.shape), np.broadcast_to(p.g2(t), t.shape))
 
-    def branch_drift(self, branch, t, m, v, omega):
-        """(dm/dtau, dv/dtau) of one branch; ``omega`` a number, per-point array or :class:`AffineOmega`."""
+    def kappa(self, t, m, v, alpha):
+        """(kappa, frozen) of branch G at (t, m, v): kappa_eff where frozen (unless not quenched)."""
+        a, Gm, _, _ = self.coeffs(t)
+        q = m * m + v
+        if not self.quenched:
+            return G.kappa_annealed(q, a, Gm), np.zeros(np.shape(q), dtype=bool)
+        return wrong_class_kappa(alpha, q, a, Gm)
+
+    def _g_drift(self, t, m, v, omega, alpha):
+        a, Gm, f, g2 = self.coeffs(t)
+        # kappa only matters where omega != 0: skip the frozen root there (alpha = inf: annealed)
+        alpha = np.where(np.asarray(omega) != 0, alpha, np.inf)
+        kappa, _ = self.kappa(t, m, v, alpha)
+        fm, fv = self.fns_kappa
+        return fm(m, v, a, Gm, f, g2, omega, kappa), fv(m, v, a, Gm, f, g2, omega, kappa)
+
+    def branch_drift(self, branch, t, m, v, omega, alpha=np.inf):
+        """(dm/dtau, dv/dtau) of one branch (alpha sets kappa in branch G; inf: annealed);
+        ``omega`` a number, per-point array or :class:`AffineOmega`."""
         if isinstance(omega, AffineOmega):
             omega = omega(t)
+        if branch == "G":
+            return self._g_drift(t, m, v, omega, alpha)
         a, Gm, f, g2 = self.coeffs(t)
         fm, fv = self.fns[branch]
         return fm(m, v, a, Gm, f, g2, omega), fv(m, v, a, Gm, f, g2, omega)
 
-    def rhs(self, t, y, in_c, omega):
+    def rhs(self, t, y, in_c, omega, alpha):
         """dy/dt (= -dy/dtau) with y = (m, v) stacked as shape (2, N); branch C where in_c."""
-        gm, gv = self.branch_drift("G", t, y[0], y[1], omega)
+        gm, gv = self.branch_drift("G", t, y[0], y[1], omega, alpha)
         cm, cv = self.branch_drift("C", t, y[0], y[1], omega)
         return -np.stack([np.where(in_c, cm, gm), np.where(in_c, cv, gv)])
 
@@ -94,12 +121,12 @@ class Flow:
                + (G.target_term_dGamma(m, a, Gm) - p_G) * self.dGamma(t, self.sigma2))
         rates = []
         for b in "GC":
-            Fm, Fv = self.branch_drift(b, t, m, v, omega)
+            Fm, Fv = self.branch_drift(b, t, m, v, omega, alpha)
             rates.append(h_m * Fm + h_v * Fv - h_t)  # tau = -t
         return rates[0], rates[1]
 
     def frozen_in_g(self, t, m, v, alpha):
-        """Sigma(1) < -1e-7: wrong classes frozen (the cloud drift of branch G is approximate)."""
+        """Sigma(1) < -1e-7: wrong classes frozen (branch G uses kappa_eff there)."""
         a, Gm, _, _ = self.coeffs(t)
         return G.entropy_saddle(alpha, m * m + v, a, Gm) < -1e-7
 
@@ -109,6 +136,6 @@ class Flow:
         with np.errstate(divide="ignore", invalid="ignore"):
             lam = np.where(hC != hG, hC / (hC - hG), 0.5)
         lam = np.clip(lam, 0.0, 1.0)
-        gm, gv = self.branch_drift("G", t, m, v, omega)
+        gm, gv = self.branch_drift("G", t, m, v, omega, alpha)
         cm, cv = self.branch_drift("C", t, m, v, omega)
         return lam * gm + (1 - lam) * cm, lam * gv + (1 - lam) * cv

@@ -10,7 +10,8 @@ point switches branch there and integrates the rest of the step with its new bra
 There is no Python loop over points.
 
 What it does not do, it hands on to the per-point reference :func:`.dmf.trajectory` (and says
-so in ``fallback``): points that start on the boundary, points whose new branch's flow points
+so in ``fallback``): points captured by a wrong class (omega < 0 in a frozen branch G: the
+two-class problem follows), points that start on the boundary, points whose new branch's flow points
 back across h = 0 at the switch (Filippov sliding, or a repelling or grazing boundary), points
 that switch twice within one step, and points whose error keeps the shared step from
 progressing. The branch decision at a switch follows ``dmf._Model.decide`` (the flow of the
@@ -69,10 +70,18 @@ class PointsResult:
     classified: np.ndarray
     g_frozen: np.ndarray
     fallback: np.ndarray
+    captured: np.ndarray = None  # captured by a wrong class (negative guidance in a frozen G)
+    t_capture: np.ndarray = None  # its time (NaN where not captured)
     steps: int = 0
     rejected: int = 0
     failed: list = field(default_factory=list)
     slope: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.captured is None:
+            self.captured = np.zeros(self.alpha.shape, dtype=bool)
+        if self.t_capture is None:
+            self.t_capture = np.full(self.alpha.shape, np.nan)
 
     @property
     def mean_shift(self) -> np.ndarray:
@@ -102,14 +111,14 @@ def _combine(coefs, K, n):
     return out
 
 
-def _dp_step(flow, t, y, h, in_c, omega, f0):
+def _dp_step(flow, t, y, h, in_c, omega, alpha, f0):
     """One Dormand-Prince step; returns (y_new, stages K of shape (7, 2, N), error estimate)."""
     K = np.empty((7,) + y.shape)
     K[0] = f0
     for s in range(1, 6):
-        K[s] = flow.rhs(t + _C[s] * h, y + h * _combine(_A[s], K, s), in_c, omega)
+        K[s] = flow.rhs(t + _C[s] * h, y + h * _combine(_A[s], K, s), in_c, omega, alpha)
     y_new = y + h * _combine(_B, K, 6)
-    K[6] = flow.rhs(t + h, y_new, in_c, omega)
+    K[6] = flow.rhs(t + h, y_new, in_c, omega, alpha)
     err = h * _combine(_E, K, 7)
     return y_new, K, err
 
@@ -189,12 +198,14 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     live = ~handoff
     nonzero = omega != 0
     g_frozen |= live & ~in_c & nonzero & finite & flow.frozen_in_g(T, y[0], y[1], alpha)
+    handoff |= g_frozen & (omega < 0)  # a capture at the start: per point
+    live &= ~handoff
 
     t = T
     h = -min(1e-3 * max(T, 1.0), 0.5 * T)
     if math.isfinite(flow.p.t_max):
         h = -min(-h, 1e-2 * (flow.p.t_max - T))
-    f0 = flow.rhs(t, y, in_c, omega)
+    f0 = flow.rhs(t, y, in_c, omega, alpha)
     steps = rejected = 0
     done_units = 0
     scale_T = math.log1p(T)
@@ -206,7 +217,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
         if t + h <= 0.0:
             h = -t
         with np.errstate(all="ignore"):
-            y_new, K, err = _dp_step(flow, t, y, h, in_c, omega, f0)
+            y_new, K, err = _dp_step(flow, t, y, h, in_c, omega, alpha, f0)
             scale = atol_y + rtol * np.maximum(np.abs(y), np.abs(y_new))
             ratio = np.max(np.abs(err) / scale, axis=0)
         ratio = np.where(live, ratio, 0.0)
@@ -237,7 +248,11 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
         f0 = K[6]
         if np.any(crossing):
             f0[:, idx] = f_sub
-        g_frozen |= live & ~in_c & nonzero & finite & flow.frozen_in_g(t_new, y_new[0], y_new[1], alpha)
+        frozen_g = live & ~in_c & nonzero & finite & flow.frozen_in_g(t_new, y_new[0], y_new[1], alpha)
+        g_frozen |= frozen_g
+        capture = frozen_g & (omega < 0)  # negative guidance in a frozen G: a capture, followed per point
+        live &= ~capture
+        handoff |= capture
         t, y, h_now = t_new, y_new, h_new
         h *= min(5.0, 0.9 * err_norm ** -0.2) if err_norm > 0 else 5.0
         if progress is not None:
@@ -266,8 +281,8 @@ def _switch_points(flow, idx, t, h, t_new, y, K, y_new, h_now, h_new, alpha, ome
         hs = (t_new - t_e) / _SUBSTEPS
         ts = t_e.copy()
         for _ in range(_SUBSTEPS):
-            f_s = flow.rhs(ts, y_sub, now_c, om)
-            y_sub, _, _ = _dp_step(flow, ts, y_sub, hs, now_c, om, f_s)
+            f_s = flow.rhs(ts, y_sub, now_c, om, al)
+            y_sub, _, _ = _dp_step(flow, ts, y_sub, hs, now_c, om, al, f_s)
             ts = ts + hs
         h_sub = flow.margin(t_new, y_sub[0], y_sub[1], al)
     again = np.where(now_c, h_sub < 0, h_sub > 0) | ~np.all(np.isfinite(y_sub), axis=0)
@@ -281,7 +296,7 @@ def _switch_points(flow, idx, t, h, t_new, y, K, y_new, h_now, h_new, alpha, ome
     lost = idx[~ok]
     live[lost] = False
     handoff[lost] = True
-    return y_new, h_new, flow.rhs(t_new, y_new[:, idx], in_c[idx], om)
+    return y_new, h_new, flow.rhs(t_new, y_new[:, idx], in_c[idx], om, al)
 
 
 def affine_spec(w0: float, slope: float) -> str:
@@ -309,6 +324,8 @@ def _run_handoffs(res: PointsResult) -> None:
         res.n_switches[i] = len(tr.t_switch)
         res.classified[i] = tr.classified
         res.g_frozen[i] = tr.g_frozen
+        res.captured[i] = tr.captured_by_wrong_class
+        res.t_capture[i] = tr.t_capture if tr.t_capture is not None else np.nan
 
 
 # ---------------------------------------------------------------- grids, boundary, limits
@@ -553,7 +570,7 @@ def boundary_warnings(boundary, alphas) -> list[str]:
 
 
 GRID_COLUMNS = ["alpha", "omega", "t_switch", "m_final", "v_final", "classified", "mean_shift", "variance_ratio",
-                "kl", "w2", "g_frozen", "n_switches", "integrator", "status"]
+                "kl", "w2", "g_frozen", "n_switches", "integrator", "status", "captured_by_wrong_class", "t_capture"]
 BOUNDARY_COLUMNS = ["omega", "alpha_c", "tolerance", "note"]
 
 
@@ -579,7 +596,7 @@ def grid_csv_text(res: PointsResult) -> str:
     A failed point has empty cells but its coordinates, ``per-point`` and ``failed: <message>``."""
     n = res.alpha.size
     failed = np.zeros(n, dtype=bool)
-    status = np.full(n, "ok", dtype=object)
+    status = np.where(np.asarray(res.captured, dtype=bool), "captured", "ok").astype(object)
     for i, msg in res.failed:
         failed[i], status[i] = True, ("failed: " + msg).replace(",", ";").replace("\n", " ")
     with np.errstate(all="ignore"):
@@ -590,8 +607,9 @@ def grid_csv_text(res: PointsResult) -> str:
     cells.append(_words(res.classified, "true", "false"))
     cells += [_numbers(np.where(failed, np.nan, x)) for x in derived]
     cells += [_words(res.g_frozen, "true", "false"), np.array(list(map(str, res.n_switches.tolist())), dtype=object),
-              _words(res.fallback | failed, "per-point", "vectorised"), status]
-    for k in (5, 10, 11):  # classified, g_frozen, n_switches: empty for a failed point
+              _words(res.fallback | failed, "per-point", "vectorised"), status,
+              _words(res.captured, "true", "false"), _numbers(res.t_capture)]
+    for k in (5, 10, 11, 14):  # classified, g_frozen, n_switches: empty for a failed point
         cells[k][failed] = ""
     return _rows(GRID_COLUMNS, cells)
 

@@ -14,7 +14,7 @@ import numpy as np
 from cfg_distortion import _generated as G
 from cfg_distortion.model.roots import ConvergenceError, illinois
 
-__all__ = ["ConvergenceError", "frozen_root", "wrong_class_rate", "classification_margin"]
+__all__ = ["ConvergenceError", "frozen_root", "wrong_class_rate", "wrong_class_kappa", "classification_margin"]
 
 
 def frozen_root(alpha, q, a, Gamma, rtol: float = 1e-13):
@@ -26,8 +26,13 @@ def frozen_root(alpha, q, a, Gamma, rtol: float = 1e-13):
     lo = np.zeros_like(hi)
     f_lo = G.frozen_constraint(lo, alpha, q, a, Gamma)
     f_hi = G.frozen_constraint(hi, alpha, q, a, Gamma)
-    if np.any(f_lo < 0) or np.any(f_hi > 0):
+    # on the freezing line Sigma(1) = 0 rounding may put f_hi a few ulps above 0: the root is hi
+    tiny = 1e-12 * (1.0 + np.abs(alpha))
+    at_hi = (f_hi > 0) & (f_hi <= tiny)
+    if np.any(f_lo < 0) or np.any(f_hi > tiny):
         raise ConvergenceError("frozen branch: root of Sigma(u) = 0 not bracketed in [0, a^2/Gamma]")
+    if np.any(at_hi):
+        f_hi = np.where(at_hi, 0.0, f_hi)
     fn = lambda x, s: G.frozen_constraint(x, alpha[s], q[s], a[s], Gamma[s])  # noqa: E731
     lo, hi, f_lo, f_hi = illinois(fn, lo, hi, f_lo, f_hi, rtol * hi + 1e-300)
     return np.where(np.abs(f_lo) < np.abs(f_hi), lo, hi)
@@ -47,6 +52,21 @@ def wrong_class_rate(alpha, q, a, Gamma, derivatives: bool = False):
         for arr, fn in zip(out, G.WRONG_CLASS_RATE["frozen"]):
             arr[frozen] = fn(u, fq, fa_, fG)
     return (tuple(out) if derivatives else out[0]), frozen
+
+
+def wrong_class_kappa(alpha, q, a, Gamma):
+    """(kappa, frozen): the coefficient of the wrong-class posterior mean along x, M = kappa x,
+    kappa = (2 Gamma / a) d phi / dq with the quenched phi (generated ``kappa_annealed`` where
+    Sigma(1) >= 0, ``kappa_frozen`` at the frozen root u otherwise). alpha = inf: annealed."""
+    alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
+    kappa = np.array(G.kappa_annealed(q, a, Gamma), dtype=float)
+    finite = np.isfinite(alpha)
+    with np.errstate(invalid="ignore"):
+        frozen = finite & np.asarray(G.entropy_saddle(np.where(finite, alpha, 0.0), q, a, Gamma) < 0)
+    if np.any(frozen):
+        fq, fa, fG = q[frozen], a[frozen], Gamma[frozen]
+        kappa[frozen] = G.kappa_frozen(frozen_root(alpha[frozen], fq, fa, fG), fq, fa, fG)
+    return kappa, frozen
 
 
 def classification_margin(m, q, alpha, a, Gamma):

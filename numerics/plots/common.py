@@ -79,9 +79,10 @@ def trajectory_figure(tr):
         for ts in tr.t_switch:
             ax.axvline(ts, color="0.5", lw=0.8)
     axes[0].legend(loc="best", fontsize=8)
-    codes = {"G": 0, "S": 0.5, "C": 1}
+    codes = {"W": -0.5, "G": 0, "Gf": 0.25, "S": 0.5, "C": 1}  # W: captured by a wrong class; Gf: frozen G
     axes[2].step(grid, [codes[b] for b in branch], "k-", where="mid")
-    axes[2].set_yticks([0, 0.5, 1], ["G", "S", "C"])
+    shown = [b for b in codes if b in set(branch) or b in ("G", "C")]
+    axes[2].set_yticks([codes[b] for b in shown], shown)
     axes[2].set_ylabel("branch")
     axes[3].plot(grid, omega, "C2-")
     axes[3].axhline(0, color="0.5", lw=0.5)

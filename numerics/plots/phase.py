@@ -89,6 +89,10 @@ def _maps(fig, axes, grid, boundary, alpha_c0) -> None:
                                   hatches=["//"])
             hatched.set_rasterized(True)
             ax.plot([], [], color="none", label="hatched: ends unclassified (branch G)")
+        captured = grid.field("captured").astype(bool)
+        if captured.any():
+            A, W = np.meshgrid(alphas, omegas, indexing="ij")
+            ax.plot(A[captured], W[captured], "rx", ms=4, label="x: captured by a wrong class")
         ax.set_xlim(ea[0], ea[-1])
         ax.set_ylim(eo[0], eo[-1])
         ax.set_xlabel(r"$\alpha = \log K / d$")
