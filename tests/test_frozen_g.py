@@ -40,9 +40,11 @@ def test_g_drift_with_annealed_kappa_is_the_old_drift(sampler):
 def test_kappa_eff_against_finite_difference_of_quenched_rate():
     from cfg_distortion.checks.dmf import kappa_eff_matches_finite_difference
 
+    from cfg_distortion.checks.registry import routes
+
     chk = kappa_eff_matches_finite_difference()
-    assert chk.passed, chk
-    assert chk.route == "finite difference"
+    assert chk.passed and chk.rejects_rival, chk
+    assert routes()["kappa_eff_matches_finite_difference"] == "finite difference"
 
 
 def test_captured_logit_at_capture_is_the_frozen_rate():

@@ -44,7 +44,7 @@ def test_vectorised_grid_matches_per_point(sampler, process, sigma2):
     omegas = np.array([-0.5, 0.0, 0.7, 3.0, 8.0])
     grid = phase.phase_grid(alphas, omegas, sigma2, sampler=sampler, process=process)
     res = grid.points
-    assert not res.failed and not res.fallback.any()  # all integrated by the vectorised scheme
+    assert not res.failed and not (res.fallback & ~res.captured).any()  # vectorised, but captured points (handed on)
     for i in range(res.alpha.size):
         _assert_matches(res, i, dmf.trajectory(res.alpha[i], float(res.omega[i]), sigma2, sampler=sampler,
                                                process=process))

@@ -431,6 +431,7 @@ def _label_history(traj: Trajectory) -> list[str]:
 
 def _follow_capture(model: _Model, traj: Trajectory, t_cur, y, stops, rtol, atol) -> None:
     """Integrate the two-class problem (branches W, C) from the capture at t_cur down to 0."""
+    atol = np.append(np.atleast_1d(atol)[:2], np.atleast_1d(atol)[0])  # (m, v) tolerances, r like m
     r0, nu = model.capture_state(t_cur, y)
     traj.t_capture, traj.nu = float(t_cur), nu
     y = np.array([y[0], y[1], r0])

@@ -38,12 +38,14 @@ def effective_potential(m, v, t, alpha, omega, sigma2, process="ou"):
 
 def g_minimum(a, Gamma, alpha, omega):
     """(m*, v*, kappa, frozen) of F_G with the quenched wrong-class rate (arrays over a, Gamma)."""
-    shape = np.broadcast(np.asarray(a), np.asarray(Gamma)).shape
-    a, Gamma = (np.atleast_1d(np.broadcast_to(np.asarray(x, dtype=float), shape)).ravel() for x in (a, Gamma))
+    shape = np.broadcast(np.asarray(a), np.asarray(Gamma), np.asarray(omega)).shape
+    a, Gamma, omega = (np.atleast_1d(np.broadcast_to(np.asarray(x, dtype=float), shape)).ravel()
+                       for x in (a, Gamma, omega))
     k_ann = np.array(G.kappa_annealed(a * 0 + 1.0, a, Gamma), dtype=float)
 
     def q_star(k, sel=slice(None)):
-        mm, vv = G.minimum_Gk_m(a[sel], Gamma[sel], omega, k), G.minimum_Gk_v(a[sel], Gamma[sel], omega, k)
+        mm, vv = (G.minimum_Gk_m(a[sel], Gamma[sel], omega[sel], k),
+                  G.minimum_Gk_v(a[sel], Gamma[sel], omega[sel], k))
         return mm * mm + vv
 
     kappa = k_ann.copy()
