@@ -1,5 +1,6 @@
 """The generated numeric module is fresh and equals plain lambdify of the theory."""
 import numpy as np
+import scipy.special
 import sympy as sp
 
 from cfg_distortion.theory import codegen
@@ -21,7 +22,7 @@ def test_cse_and_rewrites_preserve_values():
         if expr.has(sp.hyper):  # no numpy 2F1 in lambdify: evaluate sympy's own expression with evalf
             plain = np.vectorize(lambda *xs, e=expr: float(sp.re(e.subs(dict(zip(fn.args, xs))).evalf(30))))
         else:
-            plain = sp.lambdify(fn.args, expr, modules=["numpy"])
+            plain = sp.lambdify(fn.args, expr, modules=[{"exprel": scipy.special.exprel}, "numpy"])
         # inside every function's domain: alpha < alpha_c(0) >= 0.37 for sigma2 <= 0.9, flow t < 1
         ranges = {"t": (0.05, 0.9), "alpha": (0.01, 0.3), "sigma2": (0.05, 0.9), "omega": (-1.0, 4.0)}
         args = [rng.uniform(*ranges.get(s.name, (0.05, 2.0)), size=16) for s in fn.args]

@@ -69,7 +69,8 @@ def test_frozen_g_trajectory_ode_alpha_07_omega_10():
     """The issue's point: the quenched kappa moves the switch earlier (0.252 -> 0.206) and m(0) up."""
     q = trajectory(0.7, 10.0, 1.0, sampler="ode")
     ann = trajectory(0.7, 10.0, 1.0, sampler="ode", quenched=False)
-    assert q.branches == ["G", "Gf", "C"] and ann.branches == ["G", "Gf", "C"]  # labels: where Sigma(1) < 0
+    assert q.branches == ["G", "Gf", "C"]  # labels: where Sigma(1) < 0
+    assert ann.branches == ["G", "C"] and ann.g_frozen  # annealed comparison: one G drift, frozen flagged
     (hi, lo), = q.frozen_segments
     assert lo == pytest.approx(q.t_switch[0]) and hi > lo
     assert ann.t_switch[0] == pytest.approx(0.252, abs=1e-3) and q.t_switch[0] == pytest.approx(0.206, abs=1e-3)

@@ -296,7 +296,7 @@ def _events(model: _Model, branch: str):
 def _g_events(model: _Model, frozen: bool):
     """In branch G (finite alpha): the freezing line Sigma(1) = 0, and in a frozen G the
     guidance turning negative (a capture)."""
-    if math.isinf(model.alpha):
+    if math.isinf(model.alpha) or not model.quenched:  # annealed comparison: one G drift, no freezing events
         return []
     ev = lambda t, y: model.entropy(t, y)  # noqa: E731
     ev.terminal, ev.direction = True, (1 if frozen else -1)

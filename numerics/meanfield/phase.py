@@ -76,6 +76,7 @@ class PointsResult:
     rejected: int = 0
     failed: list = field(default_factory=list)
     slope: np.ndarray | None = None
+    quenched: bool = True  # kappa_eff in frozen G and captures followed (False: the annealed comparison)
 
     def __post_init__(self):
         if self.captured is None:
@@ -157,8 +158,13 @@ def _validate(alpha, omega, sigma2, sampler, process, T):
     return alpha, omega, sigma2, sampler, process, T
 
 
+def _omega_at(omega, t):
+    """Per-point omega at time t: the array itself, or an affine family evaluated there."""
+    return omega(t) if isinstance(omega, AffineOmega) else omega
+
+
 def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, rtol=RTOL, atol=ATOL,
-                     progress=None, slope=None) -> PointsResult:
+                     progress=None, slope=None, quenched=True) -> PointsResult:
     """Integrate N = len(alpha) DMF trajectories (constant omega each) together; see the module doc.
 
     With ``slope`` (one per point) the schedules are affine: omega_i(t) = omega_i + slope_i t.
@@ -167,6 +173,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     T). ``progress``: a tqdm-like object with ``update(n)`` over 1000 units of log(1 + t).
     A point that the vectorised scheme hands on and whose per-point integration raises is
     listed in ``failed`` (its numbers are NaN in the arrays: report it, never write them).
+    ``quenched=False``: the annealed kappa in frozen G and no capture, as ``dmf.trajectory``'s.
     """
     alpha, omega, sigma2, sampler, process, T = _validate(alpha, omega, sigma2, sampler, process, T)
     w0 = omega
@@ -175,7 +182,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
         if slope.shape != omega.shape or not np.all(np.isfinite(slope)):
             raise ValueError(f"slope must be finite, one per point ({slope.size} for {omega.size} points)")
         omega = AffineOmega(omega, slope)
-    flow = Flow(sigma2, sampler, process)
+    flow = Flow(sigma2, sampler, process, quenched=quenched)
     atol_y = dmf.state_atol(atol, sigma2)[:, None]  # v's tolerance scales with sigma2
     n = alpha.size
     y = np.empty((2, n))
@@ -198,7 +205,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
     live = ~handoff
     nonzero = omega != 0
     g_frozen |= live & ~in_c & nonzero & finite & flow.frozen_in_g(T, y[0], y[1], alpha)
-    handoff |= g_frozen & (omega < 0)  # a capture at the start: per point
+    handoff |= g_frozen & (_omega_at(omega, T) < 0) & quenched  # a capture at the start: per point
     live &= ~handoff
 
     t = T
@@ -250,7 +257,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
             f0[:, idx] = f_sub
         frozen_g = live & ~in_c & nonzero & finite & flow.frozen_in_g(t_new, y_new[0], y_new[1], alpha)
         g_frozen |= frozen_g
-        capture = frozen_g & (omega < 0)  # negative guidance in a frozen G: a capture, followed per point
+        capture = frozen_g & (_omega_at(omega, t_new) < 0) & quenched  # negative guidance in a frozen G: captured
         live &= ~capture
         handoff |= capture
         t, y, h_now = t_new, y_new, h_new
@@ -261,7 +268,8 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
             done_units = units
 
     result = PointsResult(alpha, w0, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
-                          in_c.copy(), g_frozen, handoff.copy(), steps, rejected, slope=slope)
+                          in_c.copy(), g_frozen, handoff.copy(), steps, rejected, slope=slope,
+                          quenched=bool(quenched))
     _run_handoffs(result)
     return result
 
@@ -310,10 +318,10 @@ def _run_handoffs(res: PointsResult) -> None:
         try:
             if res.slope is None:
                 tr = dmf.trajectory(res.alpha[i], float(res.omega[i]), res.sigma2, sampler=res.sampler,
-                                    process=res.process, T=res.T)
+                                    process=res.process, T=res.T, quenched=res.quenched)
             else:
                 tr = dmf.trajectory(res.alpha[i], sigma2=res.sigma2, schedule=affine_spec(res.omega[i], res.slope[i]),
-                                    sampler=res.sampler, process=res.process, T=res.T)
+                                    sampler=res.sampler, process=res.process, T=res.T, quenched=res.quenched)
         except (ConvergenceError, ArithmeticError, ValueError) as exc:
             res.failed.append((int(i), f"{type(exc).__name__}: {exc}"))
             for arr in (res.m_final, res.v_final, res.t_switch):
