@@ -54,7 +54,10 @@ class PointsResult:
     ``t_switch`` is the first switch time (NaN in the array when there is none: writers
     turn it into an empty cell); with ``slope`` the schedules are affine, omega = omega + slope t; ``n_switches`` counts all switches; ``fallback`` marks the
     points integrated by ``dmf.trajectory`` instead; ``failed`` lists (index, message) of
-    points whose integration failed (their numbers are NaN here and must not be written).
+    points whose integration failed (their numbers are NaN here and must not be written);
+    ``captured`` marks the points captured by a wrong class (negative guidance entering a frozen
+    branch G), ``t_capture`` their capture time (NaN elsewhere); ``quenched=False``: the annealed
+    comparison (annealed kappa in frozen G, no capture).
     """
 
     alpha: np.ndarray
@@ -70,12 +73,12 @@ class PointsResult:
     classified: np.ndarray
     g_frozen: np.ndarray
     fallback: np.ndarray
-    captured: np.ndarray = None  # captured by a wrong class (negative guidance in a frozen G)
-    t_capture: np.ndarray = None  # its time (NaN where not captured)
     steps: int = 0
     rejected: int = 0
     failed: list = field(default_factory=list)
     slope: np.ndarray | None = None
+    captured: np.ndarray = None  # captured by a wrong class (negative guidance in a frozen G)
+    t_capture: np.ndarray = None  # its time (NaN where not captured)
     quenched: bool = True  # kappa_eff in frozen G and captures followed (False: the annealed comparison)
 
     def __post_init__(self):
@@ -268,7 +271,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
             done_units = units
 
     result = PointsResult(alpha, w0, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
-                          in_c.copy(), g_frozen, handoff.copy(), steps, rejected, slope=slope,
+                          in_c.copy(), g_frozen, handoff.copy(), steps=steps, rejected=rejected, slope=slope,
                           quenched=bool(quenched))
     _run_handoffs(result)
     return result
@@ -617,7 +620,7 @@ def grid_csv_text(res: PointsResult) -> str:
     cells += [_words(res.g_frozen, "true", "false"), np.array(list(map(str, res.n_switches.tolist())), dtype=object),
               _words(res.fallback | failed, "per-point", "vectorised"), status,
               _words(res.captured, "true", "false"), _numbers(res.t_capture)]
-    for k in (5, 10, 11, 14):  # classified, g_frozen, n_switches: empty for a failed point
+    for k in (5, 10, 11, 14):  # classified, g_frozen, n_switches, captured: empty for a failed point
         cells[k][failed] = ""
     return _rows(GRID_COLUMNS, cells)
 
