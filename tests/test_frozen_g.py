@@ -104,6 +104,7 @@ def test_capture_by_a_wrong_class_is_reported():
     assert out["captured_by_wrong_class"] is True and out["status"] == "captured"
     assert 0 < out["t_capture"] < 1.0 and out["branches"][-1] == "W" and out["ends_in_wrong_class"]
     assert out["classified"] is False and "captured by a wrong class" in out["message"]
+    assert out["g_frozen"] is True  # the capture happens on entering a frozen G
     # at the capture the captured class's overlap is r = kappa_eff q > 0, and it grows under omega < 0
     assert out["r_final"] > 0 and 0 < out["nu"] < 2
     # annealed (cloud) DMF: no capture, the old cloud values
@@ -129,7 +130,7 @@ def test_phase_grid_marks_captured_cells_like_the_per_point_reference():
     assert list(res.captured) == [True, False, False]
     for i in range(3):
         tr = trajectory(alpha[i], omega[i], 1.0, sampler="ode")
-        assert res.captured[i] == tr.captured_by_wrong_class
+        assert res.captured[i] == tr.captured_by_wrong_class and res.g_frozen[i] == tr.g_frozen
         assert res.m_final[i] == pytest.approx(tr.m_final, abs=2e-5)
         assert res.v_final[i] == pytest.approx(tr.v_final, abs=2e-5 + 1e-4 * tr.v_final)
     assert math.isfinite(res.t_capture[0]) and math.isnan(res.t_capture[1])

@@ -434,6 +434,7 @@ def _follow_capture(model: _Model, traj: Trajectory, t_cur, y, stops, rtol, atol
     atol = np.append(np.atleast_1d(atol)[:2], np.atleast_1d(atol)[0])  # (m, v) tolerances, r like m
     r0, nu = model.capture_state(t_cur, y)
     traj.t_capture, traj.nu = float(t_cur), nu
+    traj.g_frozen = True  # a capture happens where guided branch G enters the frozen phase
     y = np.array([y[0], y[1], r0])
     branch = "W" if model.capture_margin(t_cur, y, nu) < 0 else "C"
     traj.branches.append(branch)
@@ -505,6 +506,8 @@ def _diagnose(model: _Model, traj: Trajectory) -> None:
     if frozen.any():
         traj.g_frozen = True
         span = f"t in [{t[frozen].min():.4g}, {t[frozen].max():.4g}]"
+        if model.quenched and traj.frozen_segments:  # the segments' ends are event times, not samples
+            span = " and ".join(f"t in [{lo:.4g}, {hi:.4g}]" for hi, lo in traj.frozen_segments)
         if model.quenched:
             traj.notes.append(f"branch G with frozen wrong classes (Gf) for {span}: the drift uses kappa_eff = "
                               "(2 Gamma/a) dphi/dq of the quenched phi")
