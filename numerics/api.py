@@ -485,17 +485,17 @@ def equations(which=None) -> Equations:
     """
     from cfg_distortion.theory import equations as EQ
 
-    groups = EQ.grouped()
     if which is None:
-        return Equations([e for _, eqs in groups for e in eqs])
-    for group, eqs in groups:
+        return Equations(EQ.all_equations())
+    groups = EQ.groups()
+    for group in groups:  # a group: build only that one
         if group.key == which:
-            return Equations(list(eqs))
-    for _, eqs in groups:
-        for e in eqs:
+            return Equations(list(group.build()))
+    for group in groups:  # a label: build the groups in order until it turns up
+        for e in group.build():
             if e.label == which:
                 return Equations([e])
-    keys = ", ".join(g.key for g, _ in groups)
+    keys = ", ".join(g.key for g in groups)
     raise ValueError(f"equations: {which!r} is neither an equation label (eq:...) nor a group ({keys})")
 
 

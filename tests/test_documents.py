@@ -8,10 +8,12 @@ import pytest
 import sympy as sp
 
 from cfg_distortion.cli.app import main
+from cfg_distortion.theory import classification as C
 from cfg_distortion.theory import documents as D
 from cfg_distortion.theory import equations as EQ
 from cfg_distortion.theory import free_energy as F
 from cfg_distortion.theory.symbols import Gamma, a, lam, n, s
+from cfg_distortion.theory.writing import VERIFY
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ def test_latex_document_labels_every_equation_once():
 def test_displayed_cgfs_give_the_rates():
     """The cumulant generating functions integrated for the document have the rates of free_energy
     as Legendre transforms."""
-    cgf_s, cgf_n = EQ._gaussian_cgfs()
+    cgf_s, cgf_n = F.gaussian_cgfs()
     assert sp.simplify(cgf_s - lam**2 / 2) == 0
     assert sp.simplify(F._legendre(cgf_s, s) - F.overlap_rate()) == 0
     assert sp.simplify(F._legendre(cgf_n, n) - F.norm_rate()) == 0
@@ -76,7 +78,7 @@ def test_displayed_cgfs_give_the_rates():
 @pytest.mark.parametrize("snr_", [0.01, 0.3, 1.0, 5.0])
 def test_fixed_norm_threshold_is_below_capacity(snr_):
     """The fixed-norm (classic mistake) threshold is SNR / (2 (1 + SNR)), strictly below the capacity."""
-    mistake = EQ.classic_mistake()["alpha_c"].subs({a: sp.sqrt(snr_), Gamma: 1})
+    mistake = C.classic_mistake()["alpha_c"].subs({a: sp.sqrt(snr_), Gamma: 1})
     assert float(mistake) == pytest.approx(snr_ / (2 * (1 + snr_)), rel=1e-12)
     assert float(mistake) < 0.5 * float(sp.log(1 + snr_))
 
@@ -130,9 +132,9 @@ def test_documents_cite_tests_and_checks_that_exist(repo):
 
     checks = set(all_checks())
     for d in D.DOCUMENTS:
-        for b in d.build().backing:
+        for b in d.content().backing:
             for cmd in b.commands:
-                if cmd == D.VERIFY:
+                if cmd == VERIFY:
                     named = re.findall(r"`([^`]+)`", b.route)
                     assert named and set(named) <= checks, (d.slug, named)
                     continue

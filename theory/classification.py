@@ -28,13 +28,15 @@ from functools import cache
 
 import sympy as sp
 
+from . import free_energy as F
 from .free_energy import entropy_at_saddle, phi_annealed
 from .process import PRESETS, ForwardProcess
 from .scores import class_logit
 from .simplify import tidy
-from .symbols import Gamma, a, alpha, d, m, mumu, q, sigma2, snr, t, theta, xmu
+from .symbols import Gamma, a, alpha, d, m, mumu, n, q, s, sigma2, snr, t, theta, xmu
 
 __all__ = [
+    "classic_mistake",
     "target_term",
     "conditional_trajectory",
     "boundary_m_annealed",
@@ -143,3 +145,22 @@ def _cancel_removable_singularity(expr: sp.Expr) -> sp.Expr:
     if sp.fraction(sp.together(quotient))[1].free_symbols & denom.free_symbols:
         return expr  # the denominator did not cancel: leave sympy's form
     return sp.simplify(quotient) / (radical - rest)
+
+
+@cache
+def classic_mistake() -> dict[str, sp.Expr]:
+    """The REM with the centroid norm fixed, |mu_k|^2 = d (n = 1 - s^2): the classic mistake.
+
+    Only the overlap fluctuates. Its annealed rate, its freezing alpha, and the alpha at which
+    the target term meets its frozen rate E(s = sqrt(2 alpha)) on the conditional trajectory.
+    """
+    E = F.energy().subs(n, 1 - s**2)
+    s_star = sp.solve(sp.diff(E - F.overlap_rate(), s), s)[0]
+    phi_ann = sp.simplify(alpha + (E - F.overlap_rate()).subs(s, s_star))
+    freeze = sp.simplify(F.overlap_rate().subs(s, s_star))
+    s_max = [r for r in sp.solve(sp.Eq(F.overlap_rate(), alpha), s) if not r.could_extract_minus_sign()][0]
+    on_traj = sp.Eq(target_term(), E.subs(s, s_max)).subs(conditional_trajectory())
+    alpha_c = sp.solve(on_traj, alpha)
+    if len(alpha_c) != 1:
+        raise RuntimeError(f"fixed-norm threshold: expected one root, got {alpha_c}")
+    return {"phi_annealed": phi_ann, "freezing_alpha": freeze, "alpha_c": sp.simplify(alpha_c[0])}

@@ -38,6 +38,7 @@ from .simplify import tidy
 from .symbols import Gamma, a, alpha, d, lam, mumu, n, q, s, theta, u, xmu
 
 __all__ = [
+    "gaussian_cgfs",
     "overlap_rate",
     "norm_rate",
     "rate",
@@ -137,3 +138,15 @@ def frozen_constraint() -> sp.Expr:
 def phi_frozen() -> sp.Expr:
     """Frozen branch: phi = E(s_theta, n_theta) at theta = u Gamma / a^2 (u solves the constraint)."""
     return sp.factor(sp.simplify(energy().subs(tilted_saddle()).subs(theta, _theta_of_u())))
+
+
+def gaussian_cgfs() -> tuple[sp.Expr, sp.Expr]:
+    """Cumulant generating functions per component, integrated here by sympy against N(0, 1):
+    log E e^{lambda g} and log E e^{lambda g^2} (the latter for lambda < 1/2)."""
+    g = sp.Symbol("g", real=True)
+    c = sp.Symbol("c", positive=True)  # 1 - 2 lambda > 0, so that the second integral converges
+    density = sp.exp(-g**2 / 2) / sp.sqrt(2 * sp.pi)
+    lin = sp.integrate(sp.exp(lam * g) * density, (g, -sp.oo, sp.oo))
+    quad = sp.integrate(sp.exp(-c * g**2 / 2) / sp.sqrt(2 * sp.pi), (g, -sp.oo, sp.oo))
+    cgf_sq = sp.expand_log(sp.log(quad), force=True).subs(c, 1 - 2 * lam)
+    return sp.simplify(sp.log(lin)), cgf_sq

@@ -32,7 +32,7 @@ def derivations_with_progress(desc: str) -> None:
 
     from cfg_distortion.theory import equations
 
-    for group in tqdm(equations.GROUPS, desc=desc, unit="step", disable=None, leave=False, file=sys.stderr):
+    for group in tqdm(equations.groups(), desc=desc, unit="step", disable=None, leave=False, file=sys.stderr):
         group.build()
 
 

@@ -1,21 +1,22 @@
-"""The "Frozen wrong classes and capture" derivation document and its equations (registered in
-:mod:`.documents` and :mod:`.equations` by one entry each; everything printed from
-:mod:`.dmf`, :mod:`.capture`, :mod:`.potential` and :mod:`.gaussian_limit`)."""
+"""Frozen wrong classes and capture (steps 5-7 (branch G frozen) of docs/theory.md): the equations of group
+``frozen`` and the document derivations/frozen-wrong-classes-and-capture.md, printed from
+`theory/dmf.py`, `theory/capture.py`, `theory/potential.py`, `theory/gaussian_limit.py`."""
 from __future__ import annotations
 
 import sympy as sp
+
+from ..writing import VERIFY, Backing, Content, Document, Equation, Group, pytest_cmd
 
 _TEST = "tests/test_frozen_g.py"
 
 
 def equations() -> list:
-    from . import capture as CAP
-    from . import dmf as DMF
-    from . import free_energy as F
-    from . import gaussian_limit as GL
-    from . import potential as P
-    from .equations import Equation
-    from .symbols import omega, sigma2, v
+    from .. import capture as CAP
+    from .. import dmf as DMF
+    from .. import free_energy as F
+    from .. import gaussian_limit as GL
+    from .. import potential as P
+    from ..symbols import omega, sigma2, v
 
     k = DMF.kappa_effective()
     out = [
@@ -78,7 +79,6 @@ def equations() -> list:
 
 def content():
     """The document (a documents.Content), registered in documents.DOCUMENTS."""
-    from .documents import VERIFY, Backing, Content, pytest_cmd
 
     drifts_k = [f"eq:drift-Gk-{s}-{x}" for s in ("sde", "ode") for x in "mv"]
     drifts_w = [f"eq:capture-drift-W-{s}-{x}" for s in ("sde", "ode") for x in "mvr"]
@@ -170,3 +170,8 @@ def content():
         "$\\mu_c\\cdot\\mu_w/d \\to 0$; the other wrong classes are checked, not followed.",
     ]
     return Content(body, assumptions, backing, notes)
+
+
+DOCUMENT = Document('frozen-wrong-classes-and-capture', 'Frozen wrong classes and capture', 'steps 5-7 (branch G frozen)',
+                    ('dmf', 'capture', 'potential', 'gaussian_limit'),
+                    groups=(Group('frozen', 'Frozen wrong classes and capture', equations),), content=content)

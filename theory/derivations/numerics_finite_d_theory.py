@@ -1,17 +1,17 @@
-"""The "Finite-d theory" derivation document and its equations (registered in
-:mod:`.documents` and :mod:`.equations` by one entry each; everything printed from
-:mod:`.finite_d`)."""
+"""Finite-d theory (numerics (finite-d) of docs/theory.md): the equations of group ``finite-d`` and the
+document derivations/numerics-finite-d-theory.md, printed from `theory/finite_d.py`."""
 from __future__ import annotations
 
 import sympy as sp
+
+from ..writing import Backing, Content, Document, Equation, Group, pytest_cmd
 
 _TEST = "tests/test_finite_d.py"
 
 
 def equations() -> list:
-    from . import dmf as DMF
-    from . import finite_d as F
-    from .equations import Equation
+    from .. import dmf as DMF
+    from .. import finite_d as F
 
     out = [
         Equation("eq:fd-log-expectation", r"\tfrac1d \log \mathbb{E}_\mu e^{\ell(\mu)}", F.wrong_class_log_expectation(),
@@ -84,8 +84,6 @@ def equations() -> list:
 
 
 def content():
-    from .documents import Backing, Content, pytest_cmd
-
     body = [
         "At finite $d$ the target's posterior weight is $w_c = e^{\\ell_c}/(e^{\\ell_c} + Z)$ with "
         "$\\ell_c = d\\,T(m)$ for $\\lVert\\mu_c\\rVert^2 = d$ and $Z = \\sum_{k \\ne c} e^{\\ell_k}$ over the "
@@ -206,3 +204,7 @@ def content():
         "is within $0.007$ in $v$.",
     ]
     return Content(body, assumptions, backing, notes)
+
+
+DOCUMENT = Document('numerics-finite-d-theory', 'Finite-d theory', 'numerics (finite-d)', ('finite_d',),
+                    groups=(Group('finite-d', 'Finite-d theory', equations),), content=content)
