@@ -11,6 +11,9 @@
   and the boundary alpha_c(omega) (``.to_csv()``, ``.plot()``)
 - ``cd.design_schedule(alpha, omega, ...)``, ``cd.compare_schedules(alpha, omega, ...)``:
   guidance schedules, the negative window that restores the variance
+- ``cd.compare_rules(alpha, rules="cfg,rescale:0.7,...", omega="0:6:7", ...)``: guidance rules
+  beyond linear CFG (rescale, APG, CFG-Zero*, autoguidance) side by side, with alpha_c(omega)
+  per rule; ``rule=`` on ``trajectory``, ``phase_diagram`` and ``simulate``
 - ``cd.simulate(d, K | alpha=..., ...)``, ``cd.finite_d(d, ...)``, ``cd.validate(alpha, omega, d=...)``,
   ``cd.simulate_batch(runs, scheduler=...)``: the exact-score simulator at finite d, the finite-d
   theory, the two against the DMF extrapolated in 1/d, and batches of simulations (in-process or Dask)
@@ -44,8 +47,8 @@ import types as _types
 
 import cfg_distortion.finite_d as _finite_d_package
 from cfg_distortion import api
-from cfg_distortion.api import (alpha_c, compare_schedules, design_schedule, equations, phase_diagram, schedule_map,
-                                simulate, simulate_batch, switch_scan, t_c, trajectory, validate)
+from cfg_distortion.api import (alpha_c, compare_rules, compare_schedules, design_schedule, equations, phase_diagram,
+                                schedule_map, simulate, simulate_batch, switch_scan, t_c, trajectory, validate)
 from cfg_distortion.model.divergence import kl, w2
 from cfg_distortion.result import GridResult, Result
 
@@ -66,8 +69,8 @@ _finite_d_package.__signature__ = __import__("inspect").signature(api.finite_d)
 finite_d = _finite_d_package
 
 __all__ = ["__version__", "Result", "GridResult", "theory", "alpha_c", "t_c", "trajectory", "phase_diagram",
-           "design_schedule", "compare_schedules", "schedule_map", "simulate", "simulate_batch", "switch_scan",
-           "finite_d", "validate", "equations", "kl", "w2"]
+           "design_schedule", "compare_schedules", "compare_rules", "schedule_map", "simulate", "simulate_batch",
+           "switch_scan", "finite_d", "validate", "equations", "kl", "w2"]
 
 
 def __getattr__(name):

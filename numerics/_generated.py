@@ -824,6 +824,502 @@ def capture_nu(u, q, a, Gamma):
     return (_x0*u + _x0 + q*u**2)/(_x0*(u + 1)**2)
 
 
+def prediction_coef_score_eps(a, b, f, g2):
+    """coefficient of the score in the eps prediction P = A s + B x."""
+    return -b
+
+
+def prediction_coef_x_eps(a, b, f, g2):
+    """coefficient of the x in the eps prediction P = A s + B x."""
+    return _broadcast(0, a, b, f, g2)
+
+
+def prediction_coef_score_x0(a, b, f, g2):
+    """coefficient of the score in the x0 prediction P = A s + B x."""
+    return b**2/a
+
+
+def prediction_coef_x_x0(a, b, f, g2):
+    """coefficient of the x in the x0 prediction P = A s + B x."""
+    return a**(-1.0)
+
+
+def prediction_coef_score_v(a, b, f, g2):
+    """coefficient of the score in the v prediction P = A s + B x."""
+    return -b*(a**2 + b**2)/a
+
+
+def prediction_coef_x_v(a, b, f, g2):
+    """coefficient of the x in the v prediction P = A s + B x."""
+    return -b/a
+
+
+def prediction_coef_score_u(a, b, f, g2):
+    """coefficient of the score in the u prediction P = A s + B x."""
+    return -1/2*g2
+
+
+def prediction_coef_x_u(a, b, f, g2):
+    """coefficient of the x in the u prediction P = A s + B x."""
+    return f
+
+
+def rule_rescale_eps_G_sde_m(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dm/dtau of the rescale rule (eps space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = a*g2
+    _x2 = _x1*omega
+    _x3 = a*omega
+    _x4 = _x3*kappa
+    _x5 = -_x3 + _x4*m - a + m
+    return -_x0*_x5*g2*phi*numpy.sqrt(v + (a - m)**2)/numpy.sqrt(_x5**2 + v*(_x4 + 1)**2) + _x0*(-Gamma*f*m - _x1*phi - _x2*kappa*m - _x2*phi + a*g2*kappa*m*omega*phi + a*g2*omega + a*g2 + g2*m*phi - g2*m)
+
+
+def rule_rescale_eps_G_sde_v(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dv/dtau of the rescale rule (eps space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = 2*v
+    _x2 = _x1*g2
+    _x3 = a*omega
+    _x4 = _x3*kappa
+    _x5 = _x4 + 1
+    return -_x0*_x2*_x5*phi*numpy.sqrt(v + (a - m)**2)/numpy.sqrt(_x5**2*v + (-_x3 + _x4*m - a + m)**2) + _x0*(-Gamma*_x1*f + Gamma*g2 - _x2*_x4 - _x2 + 2*a*g2*kappa*omega*phi*v + 2*g2*phi*v)
+
+
+def rule_rescale_eps_G_ode_m(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dm/dtau of the rescale rule (eps space) in branch G, ode sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = a*g2
+    _x2 = _x1*omega
+    _x3 = a*omega
+    _x4 = _x3*kappa
+    _x5 = -_x3 + _x4*m - a + m
+    return -1/2*_x0*_x5*g2*phi*numpy.sqrt(v + (a - m)**2)/numpy.sqrt(_x5**2 + v*(_x4 + 1)**2) + (1/2)*_x0*(-2*Gamma*f*m - _x1*phi - _x2*kappa*m - _x2*phi + a*g2*kappa*m*omega*phi + a*g2*omega + a*g2 + g2*m*phi - g2*m)
+
+
+def rule_rescale_eps_G_ode_v(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dv/dtau of the rescale rule (eps space) in branch G, ode sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = a*omega
+    _x2 = _x1*kappa
+    _x3 = _x2 + 1
+    return -_x0*_x3*g2*phi*v*numpy.sqrt(v + (a - m)**2)/numpy.sqrt(_x3**2*v + (-_x1 + _x2*m - a + m)**2) + _x0*v*(-2*Gamma*f - _x2*g2 + a*g2*kappa*omega*phi + g2*phi - g2)
+
+
+def rule_rescale_eps_C_sde_m(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dm/dtau of the rescale rule (eps space) in branch C, sde sampler."""
+    return (-Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_rescale_eps_C_sde_v(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dv/dtau of the rescale rule (eps space) in branch C, sde sampler."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2)/Gamma
+
+
+def rule_rescale_eps_C_ode_m(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dm/dtau of the rescale rule (eps space) in branch C, ode sampler."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_rescale_eps_C_ode_v(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dv/dtau of the rescale rule (eps space) in branch C, ode sampler."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def rule_rescale_v_G_sde_m(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dm/dtau of the rescale rule (v space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = g2*m
+    _x2 = Gamma*m
+    _x3 = a*g2
+    _x4 = _x3*omega
+    _x5 = kappa*m
+    _x6 = a**2
+    _x7 = b**2
+    _x8 = _x6 + _x7
+    _x9 = -Gamma + _x8
+    _x10 = a**3
+    _x11 = _x7*a
+    _x12 = _x10 + _x11 + _x2 - _x6*m - _x7*m
+    _x13 = _x10*omega
+    _x14 = _x11*omega
+    _x15 = numpy.sqrt(_x12**2 + _x9**2*v)/numpy.sqrt(v*(_x13*kappa + _x14*kappa + _x9)**2 + (_x10*kappa*m*omega - _x12 - _x13 - _x14 + _x7*a*kappa*m*omega)**2)
+    _x16 = a*omega
+    return -_x0*_x15*g2*phi*(_x16*_x5 - _x16 - a + m) + _x0*(-_x1 - _x2*f - _x3*phi - _x4*_x5 - _x4*phi + a*g2*kappa*m*omega*phi + a*g2*omega + a*g2 + g2*m*phi) + _x1*phi*(_x15 - 1)/_x8
+
+
+def rule_rescale_v_G_sde_v(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dv/dtau of the rescale rule (v space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = 2*v
+    _x2 = _x1*g2
+    _x3 = a*kappa*omega
+    _x4 = a**2
+    _x5 = b**2
+    _x6 = _x4 + _x5
+    _x7 = -Gamma + _x6
+    _x8 = a**3
+    _x9 = _x5*a
+    _x10 = Gamma*m - _x4*m - _x5*m + _x8 + _x9
+    _x11 = _x8*omega
+    _x12 = _x9*omega
+    _x13 = numpy.sqrt(_x10**2 + _x7**2*v)/numpy.sqrt(v*(_x11*kappa + _x12*kappa + _x7)**2 + (-_x10 - _x11 - _x12 + _x5*a*kappa*m*omega + _x8*kappa*m*omega)**2)
+    _x14 = _x2*phi
+    return -_x0*_x13*_x14*(_x3 + 1) + _x0*(-Gamma*_x1*f + Gamma*g2 - _x2*_x3 - _x2 + 2*a*g2*kappa*omega*phi*v + 2*g2*phi*v) + _x14*(_x13 - 1)/_x6
+
+
+def rule_rescale_v_G_ode_m(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dm/dtau of the rescale rule (v space) in branch G, ode sampler."""
+    _x0 = g2*m
+    _x1 = a*g2
+    _x2 = Gamma*m
+    _x3 = _x1*omega
+    _x4 = kappa*m
+    _x5 = (1/2)/Gamma
+    _x6 = a**2
+    _x7 = b**2
+    _x8 = _x6 + _x7
+    _x9 = -Gamma + _x8
+    _x10 = a**3
+    _x11 = _x7*a
+    _x12 = _x10 + _x11 + _x2 - _x6*m - _x7*m
+    _x13 = _x10*omega
+    _x14 = _x11*omega
+    _x15 = numpy.sqrt(_x12**2 + _x9**2*v)/numpy.sqrt(v*(_x13*kappa + _x14*kappa + _x9)**2 + (_x10*kappa*m*omega - _x12 - _x13 - _x14 + _x7*a*kappa*m*omega)**2)
+    _x16 = a*omega
+    return (1/2)*_x0*phi*(_x15 - 1)/_x8 - _x15*_x5*g2*phi*(_x16*_x4 - _x16 - a + m) + _x5*(-_x0 - _x1*phi - 2*_x2*f - _x3*_x4 - _x3*phi + a*g2*kappa*m*omega*phi + a*g2*omega + a*g2 + g2*m*phi)
+
+
+def rule_rescale_v_G_ode_v(m, v, a, b, Gamma, f, g2, omega, kappa, phi):
+    """dv/dtau of the rescale rule (v space) in branch G, ode sampler."""
+    _x0 = a*kappa*omega
+    _x1 = v/Gamma
+    _x2 = g2*phi
+    _x3 = a**2
+    _x4 = b**2
+    _x5 = _x3 + _x4
+    _x6 = -Gamma + _x5
+    _x7 = a**3
+    _x8 = _x4*a
+    _x9 = Gamma*m - _x3*m - _x4*m + _x7 + _x8
+    _x10 = _x7*omega
+    _x11 = _x8*omega
+    _x12 = numpy.sqrt(_x6**2*v + _x9**2)/numpy.sqrt(v*(_x10*kappa + _x11*kappa + _x6)**2 + (-_x10 - _x11 + _x4*a*kappa*m*omega + _x7*kappa*m*omega - _x9)**2)
+    return -_x1*_x12*_x2*(_x0 + 1) + _x1*(-2*Gamma*f - _x0*g2 + a*g2*kappa*omega*phi + g2*phi - g2) + _x2*v*(_x12 - 1)/_x5
+
+
+def rule_rescale_v_C_sde_m(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dm/dtau of the rescale rule (v space) in branch C, sde sampler."""
+    return (-Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_rescale_v_C_sde_v(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dv/dtau of the rescale rule (v space) in branch C, sde sampler."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2)/Gamma
+
+
+def rule_rescale_v_C_ode_m(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dm/dtau of the rescale rule (v space) in branch C, ode sampler."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_rescale_v_C_ode_v(m, v, a, b, Gamma, f, g2, omega, phi):
+    """dv/dtau of the rescale rule (v space) in branch C, ode sampler."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def rule_apg_G_sde_m(m, v, a, b, Gamma, f, g2, omega, kappa, eta):
+    """dm/dtau of the apg rule (x0 space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = g2*m
+    _x2 = a*g2
+    _x3 = Gamma*m
+    _x4 = _x2*omega
+    _x5 = b**2
+    _x6 = _x3 + _x5*a - _x5*m
+    _x7 = -Gamma + _x5
+    return _x0*_x4*_x6*(eta - 1)*(-_x6*(kappa*m - 1) + _x7*kappa*v)/(_x6**2 + _x7**2*v) - _x0*(_x1*a*kappa*omega + _x1 - _x2 + _x3*f - _x4)
+
+
+def rule_apg_G_sde_v(m, v, a, b, Gamma, f, g2, omega, kappa, eta):
+    """dv/dtau of the apg rule (x0 space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = 2*v
+    _x2 = _x1*g2
+    _x3 = _x2*a*omega
+    _x4 = b**2
+    _x5 = -Gamma + _x4
+    _x6 = Gamma*m + _x4*a - _x4*m
+    return -_x0*_x3*_x5*(eta - 1)*(_x5*kappa*v - _x6*(kappa*m - 1))/(_x5**2*v + _x6**2) - _x0*(Gamma*_x1*f - Gamma*g2 + _x2 + _x3*kappa)
+
+
+def rule_apg_G_ode_m(m, v, a, b, Gamma, f, g2, omega, kappa, eta):
+    """dm/dtau of the apg rule (x0 space) in branch G, ode sampler."""
+    _x0 = g2*m
+    _x1 = a*g2
+    _x2 = Gamma*m
+    _x3 = _x1*omega
+    _x4 = (1/2)/Gamma
+    _x5 = b**2
+    _x6 = _x2 + _x5*a - _x5*m
+    _x7 = -Gamma + _x5
+    return _x3*_x4*_x6*(eta - 1)*(-_x6*(kappa*m - 1) + _x7*kappa*v)/(_x6**2 + _x7**2*v) - _x4*(_x0*a*kappa*omega + _x0 - _x1 + 2*_x2*f - _x3)
+
+
+def rule_apg_G_ode_v(m, v, a, b, Gamma, f, g2, omega, kappa, eta):
+    """dv/dtau of the apg rule (x0 space) in branch G, ode sampler."""
+    _x0 = a*g2*omega
+    _x1 = v/Gamma
+    _x2 = b**2
+    _x3 = -Gamma + _x2
+    _x4 = Gamma*m + _x2*a - _x2*m
+    return -_x0*_x1*_x3*(eta - 1)*(_x3*kappa*v - _x4*(kappa*m - 1))/(_x3**2*v + _x4**2) - _x1*(2*Gamma*f + _x0*kappa + g2)
+
+
+def rule_apg_C_sde_m(m, v, a, b, Gamma, f, g2, omega, eta):
+    """dm/dtau of the apg rule (x0 space) in branch C, sde sampler."""
+    return (-Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_apg_C_sde_v(m, v, a, b, Gamma, f, g2, omega, eta):
+    """dv/dtau of the apg rule (x0 space) in branch C, sde sampler."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2)/Gamma
+
+
+def rule_apg_C_ode_m(m, v, a, b, Gamma, f, g2, omega, eta):
+    """dm/dtau of the apg rule (x0 space) in branch C, ode sampler."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_apg_C_ode_v(m, v, a, b, Gamma, f, g2, omega, eta):
+    """dv/dtau of the apg rule (x0 space) in branch C, ode sampler."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def rule_apg_clip_G_sde_m(m, v, a, b, Gamma, f, g2, omega, kappa, eta, rho):
+    """dm/dtau of the apg rule (x0 space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = Gamma*m
+    _x2 = kappa*m - 1
+    _x3 = b**2
+    _x4 = _x0*a*g2*omega*rho/numpy.maximum(rho, _x0*_x3*numpy.sqrt(_x2**2 + kappa**2*v))
+    _x5 = _x1 + _x3*a - _x3*m
+    _x6 = -Gamma + _x3
+    return _x0*(-_x1*f + a*g2 - g2*m) - _x2*_x4 + _x4*_x5*(eta - 1)*(-_x2*_x5 + _x6*kappa*v)/(_x5**2 + _x6**2*v)
+
+
+def rule_apg_clip_G_sde_v(m, v, a, b, Gamma, f, g2, omega, kappa, eta, rho):
+    """dv/dtau of the apg rule (x0 space) in branch G, sde sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = 2*v
+    _x2 = _x1*g2
+    _x3 = b**2
+    _x4 = kappa*m - 1
+    _x5 = _x0*_x2*a*omega*rho/numpy.maximum(rho, _x0*_x3*numpy.sqrt(_x4**2 + kappa**2*v))
+    _x6 = -Gamma + _x3
+    _x7 = Gamma*m + _x3*a - _x3*m
+    return -_x0*(Gamma*_x1*f - Gamma*g2 + _x2) - _x5*_x6*(eta - 1)*(-_x4*_x7 + _x6*kappa*v)/(_x6**2*v + _x7**2) - _x5*kappa
+
+
+def rule_apg_clip_G_ode_m(m, v, a, b, Gamma, f, g2, omega, kappa, eta, rho):
+    """dm/dtau of the apg rule (x0 space) in branch G, ode sampler."""
+    _x0 = Gamma*m
+    _x1 = Gamma**(-1.0)
+    _x2 = (1/2)*_x1
+    _x3 = kappa*m - 1
+    _x4 = b**2
+    _x5 = _x2*a*g2*omega*rho/numpy.maximum(rho, _x1*_x4*numpy.sqrt(_x3**2 + kappa**2*v))
+    _x6 = _x0 + _x4*a - _x4*m
+    _x7 = -Gamma + _x4
+    return _x2*(-2*_x0*f + a*g2 - g2*m) - _x3*_x5 + _x5*_x6*(eta - 1)*(-_x3*_x6 + _x7*kappa*v)/(_x6**2 + _x7**2*v)
+
+
+def rule_apg_clip_G_ode_v(m, v, a, b, Gamma, f, g2, omega, kappa, eta, rho):
+    """dv/dtau of the apg rule (x0 space) in branch G, ode sampler."""
+    _x0 = Gamma**(-1.0)
+    _x1 = _x0*v
+    _x2 = b**2
+    _x3 = kappa*m - 1
+    _x4 = _x1*a*g2*omega*rho/numpy.maximum(rho, _x0*_x2*numpy.sqrt(_x3**2 + kappa**2*v))
+    _x5 = -Gamma + _x2
+    _x6 = Gamma*m + _x2*a - _x2*m
+    return -_x1*(2*Gamma*f + g2) - _x4*_x5*(eta - 1)*(-_x3*_x6 + _x5*kappa*v)/(_x5**2*v + _x6**2) - _x4*kappa
+
+
+def rule_apg_clip_C_sde_m(m, v, a, b, Gamma, f, g2, omega, eta, rho):
+    """dm/dtau of the apg rule (x0 space) in branch C, sde sampler."""
+    return (-Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_apg_clip_C_sde_v(m, v, a, b, Gamma, f, g2, omega, eta, rho):
+    """dv/dtau of the apg rule (x0 space) in branch C, sde sampler."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2)/Gamma
+
+
+def rule_apg_clip_C_ode_m(m, v, a, b, Gamma, f, g2, omega, eta, rho):
+    """dm/dtau of the apg rule (x0 space) in branch C, ode sampler."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_apg_clip_C_ode_v(m, v, a, b, Gamma, f, g2, omega, eta, rho):
+    """dv/dtau of the apg rule (x0 space) in branch C, ode sampler."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def rule_zero_star_G_sde_m(m, v, a, b, Gamma, f, g2, omega, kappa):
+    """dm/dtau of the zero-star rule (u space) in branch G, sde sampler."""
+    _x0 = m**2
+    _x1 = m*v
+    _x2 = m**3
+    _x3 = Gamma*f
+    return (_x0*a*g2 - _x1*_x3 - _x1*g2 - _x2*_x3 - _x2*g2 + a*g2*omega*v + a*g2*v)/(Gamma*(_x0 + v))
+
+
+def rule_zero_star_G_sde_v(m, v, a, b, Gamma, f, g2, omega, kappa):
+    """dv/dtau of the zero-star rule (u space) in branch G, sde sampler."""
+    _x0 = m**2
+    _x1 = Gamma*g2
+    _x2 = 2*v**2
+    _x3 = Gamma*f
+    _x4 = 2*_x0*v
+    return -(-_x0*_x1 - _x1*v + _x2*_x3 + _x2*g2 + _x3*_x4 + _x4*g2 + 2*a*g2*m*omega*v)/(Gamma*(_x0 + v))
+
+
+def rule_zero_star_G_ode_m(m, v, a, b, Gamma, f, g2, omega, kappa):
+    """dm/dtau of the zero-star rule (u space) in branch G, ode sampler."""
+    _x0 = m**2
+    _x1 = m*v
+    _x2 = m**3
+    _x3 = 2*Gamma*f
+    return (1/2)*(_x0*a*g2 - _x1*_x3 - _x1*g2 - _x2*_x3 - _x2*g2 + a*g2*omega*v + a*g2*v)/(Gamma*(_x0 + v))
+
+
+def rule_zero_star_G_ode_v(m, v, a, b, Gamma, f, g2, omega, kappa):
+    """dv/dtau of the zero-star rule (u space) in branch G, ode sampler."""
+    _x0 = m**2
+    _x1 = 2*Gamma*f
+    return -v*(_x0*_x1 + _x0*g2 + _x1*v + a*g2*m*omega + g2*v)/(Gamma*(_x0 + v))
+
+
+def rule_zero_star_C_sde_m(m, v, a, b, Gamma, f, g2, omega):
+    """dm/dtau of the zero-star rule (u space) in branch C, sde sampler."""
+    return (-Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_zero_star_C_sde_v(m, v, a, b, Gamma, f, g2, omega):
+    """dv/dtau of the zero-star rule (u space) in branch C, sde sampler."""
+    _x0 = 2*v
+    return -(Gamma*_x0*f - Gamma*g2 + _x0*g2)/Gamma
+
+
+def rule_zero_star_C_ode_m(m, v, a, b, Gamma, f, g2, omega):
+    """dm/dtau of the zero-star rule (u space) in branch C, ode sampler."""
+    return (1/2)*(-2*Gamma*f*m + a*g2 - g2*m)/Gamma
+
+
+def rule_zero_star_C_ode_v(m, v, a, b, Gamma, f, g2, omega):
+    """dv/dtau of the zero-star rule (u space) in branch C, ode sampler."""
+    return -v*(2*Gamma*f + g2)/Gamma
+
+
+def rule_autoguidance_G_sde_m(m, v, a, b, Gamma, f, g2, omega, kappa, sigma2_bad):
+    """dm/dtau of the autoguidance rule (x0 space) in branch G, sde sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = g2*omega
+    _x3 = _x0*g2*m
+    _x4 = a**3
+    _x5 = Gamma*f*m
+    _x6 = _x1*m
+    return (-Gamma*_x2*a + Gamma*g2*m*omega - _x0*_x5 + _x0*a*g2*omega + _x0*a*g2 - _x1*_x5 - _x2*_x6 - _x3*omega - _x3 + _x4*g2*omega*sigma2_bad + _x4*g2*sigma2_bad - _x6*g2)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_G_sde_v(m, v, a, b, Gamma, f, g2, omega, kappa, sigma2_bad):
+    """dv/dtau of the autoguidance rule (x0 space) in branch G, sde sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = Gamma*g2
+    _x3 = 2*v
+    _x4 = _x3*omega
+    _x5 = _x0*g2
+    _x6 = _x3*_x5
+    _x7 = Gamma*_x3*f
+    _x8 = _x1*g2
+    return -(-Gamma*_x5 + _x0*_x7 - _x1*_x2 + _x1*_x7 - _x2*_x4 + _x3*_x8 + _x4*_x8 + _x6*omega + _x6)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_G_ode_m(m, v, a, b, Gamma, f, g2, omega, kappa, sigma2_bad):
+    """dm/dtau of the autoguidance rule (x0 space) in branch G, ode sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = _x0*g2*m
+    _x3 = a**3
+    _x4 = _x1*g2*m
+    _x5 = 2*Gamma*f*m
+    return (1/2)*(-Gamma*a*g2*omega + Gamma*g2*m*omega - _x0*_x5 + _x0*a*g2*omega + _x0*a*g2 - _x1*_x5 - _x2*omega - _x2 + _x3*g2*omega*sigma2_bad + _x3*g2*sigma2_bad - _x4*omega - _x4)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_G_ode_v(m, v, a, b, Gamma, f, g2, omega, kappa, sigma2_bad):
+    """dv/dtau of the autoguidance rule (x0 space) in branch G, ode sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = _x0*g2
+    _x3 = _x1*g2
+    _x4 = 2*Gamma*f
+    return -v*(-Gamma*g2*omega + _x0*_x4 + _x1*_x4 + _x2*omega + _x2 + _x3*omega + _x3)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_C_sde_m(m, v, a, b, Gamma, f, g2, omega, sigma2_bad):
+    """dm/dtau of the autoguidance rule (x0 space) in branch C, sde sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = g2*omega
+    _x3 = _x0*g2*m
+    _x4 = a**3
+    _x5 = Gamma*f*m
+    _x6 = _x1*m
+    return (-Gamma*_x2*a + Gamma*g2*m*omega - _x0*_x5 + _x0*a*g2*omega + _x0*a*g2 - _x1*_x5 - _x2*_x6 - _x3*omega - _x3 + _x4*g2*omega*sigma2_bad + _x4*g2*sigma2_bad - _x6*g2)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_C_sde_v(m, v, a, b, Gamma, f, g2, omega, sigma2_bad):
+    """dv/dtau of the autoguidance rule (x0 space) in branch C, sde sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = Gamma*g2
+    _x3 = 2*v
+    _x4 = _x3*omega
+    _x5 = _x0*g2
+    _x6 = _x3*_x5
+    _x7 = Gamma*_x3*f
+    _x8 = _x1*g2
+    return -(-Gamma*_x5 + _x0*_x7 - _x1*_x2 + _x1*_x7 - _x2*_x4 + _x3*_x8 + _x4*_x8 + _x6*omega + _x6)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_C_ode_m(m, v, a, b, Gamma, f, g2, omega, sigma2_bad):
+    """dm/dtau of the autoguidance rule (x0 space) in branch C, ode sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = _x0*g2*m
+    _x3 = a**3
+    _x4 = _x1*g2*m
+    _x5 = 2*Gamma*f*m
+    return (1/2)*(-Gamma*a*g2*omega + Gamma*g2*m*omega - _x0*_x5 + _x0*a*g2*omega + _x0*a*g2 - _x1*_x5 - _x2*omega - _x2 + _x3*g2*omega*sigma2_bad + _x3*g2*sigma2_bad - _x4*omega - _x4)/(Gamma*(_x0 + _x1))
+
+
+def rule_autoguidance_C_ode_v(m, v, a, b, Gamma, f, g2, omega, sigma2_bad):
+    """dv/dtau of the autoguidance rule (x0 space) in branch C, ode sampler."""
+    _x0 = b**2
+    _x1 = a**2*sigma2_bad
+    _x2 = _x0*g2
+    _x3 = _x1*g2
+    _x4 = 2*Gamma*f
+    return -v*(-Gamma*g2*omega + _x0*_x4 + _x1*_x4 + _x2*omega + _x2 + _x3*omega + _x3)/(Gamma*(_x0 + _x1))
+
+
 # the functions of each forward process, by process name and quantity
 PROCESS = {
     'ou': {
@@ -905,6 +1401,44 @@ FINITE_D_DRIFTS = {
 FINITE_D_STEPS = {
     'sde': (fd_step_sde_slope, fd_step_sde_shift),
     'ode': (fd_step_ode_slope, fd_step_ode_shift),
+}
+
+
+# (dm/dtau, dv/dtau) of a guidance rule form, by (rule form, branch, sampler)
+RULE_DRIFTS = {
+    ('rescale_eps', 'G', 'sde'): (rule_rescale_eps_G_sde_m, rule_rescale_eps_G_sde_v),
+    ('rescale_eps', 'G', 'ode'): (rule_rescale_eps_G_ode_m, rule_rescale_eps_G_ode_v),
+    ('rescale_eps', 'C', 'sde'): (rule_rescale_eps_C_sde_m, rule_rescale_eps_C_sde_v),
+    ('rescale_eps', 'C', 'ode'): (rule_rescale_eps_C_ode_m, rule_rescale_eps_C_ode_v),
+    ('rescale_v', 'G', 'sde'): (rule_rescale_v_G_sde_m, rule_rescale_v_G_sde_v),
+    ('rescale_v', 'G', 'ode'): (rule_rescale_v_G_ode_m, rule_rescale_v_G_ode_v),
+    ('rescale_v', 'C', 'sde'): (rule_rescale_v_C_sde_m, rule_rescale_v_C_sde_v),
+    ('rescale_v', 'C', 'ode'): (rule_rescale_v_C_ode_m, rule_rescale_v_C_ode_v),
+    ('apg', 'G', 'sde'): (rule_apg_G_sde_m, rule_apg_G_sde_v),
+    ('apg', 'G', 'ode'): (rule_apg_G_ode_m, rule_apg_G_ode_v),
+    ('apg', 'C', 'sde'): (rule_apg_C_sde_m, rule_apg_C_sde_v),
+    ('apg', 'C', 'ode'): (rule_apg_C_ode_m, rule_apg_C_ode_v),
+    ('apg_clip', 'G', 'sde'): (rule_apg_clip_G_sde_m, rule_apg_clip_G_sde_v),
+    ('apg_clip', 'G', 'ode'): (rule_apg_clip_G_ode_m, rule_apg_clip_G_ode_v),
+    ('apg_clip', 'C', 'sde'): (rule_apg_clip_C_sde_m, rule_apg_clip_C_sde_v),
+    ('apg_clip', 'C', 'ode'): (rule_apg_clip_C_ode_m, rule_apg_clip_C_ode_v),
+    ('zero_star', 'G', 'sde'): (rule_zero_star_G_sde_m, rule_zero_star_G_sde_v),
+    ('zero_star', 'G', 'ode'): (rule_zero_star_G_ode_m, rule_zero_star_G_ode_v),
+    ('zero_star', 'C', 'sde'): (rule_zero_star_C_sde_m, rule_zero_star_C_sde_v),
+    ('zero_star', 'C', 'ode'): (rule_zero_star_C_ode_m, rule_zero_star_C_ode_v),
+    ('autoguidance', 'G', 'sde'): (rule_autoguidance_G_sde_m, rule_autoguidance_G_sde_v),
+    ('autoguidance', 'G', 'ode'): (rule_autoguidance_G_ode_m, rule_autoguidance_G_ode_v),
+    ('autoguidance', 'C', 'sde'): (rule_autoguidance_C_sde_m, rule_autoguidance_C_sde_v),
+    ('autoguidance', 'C', 'ode'): (rule_autoguidance_C_ode_m, rule_autoguidance_C_ode_v),
+}
+
+
+# (A, B) of the prediction P = A s + B x of a space, by space
+PREDICTION_COEF = {
+    'eps': (prediction_coef_score_eps, prediction_coef_x_eps),
+    'x0': (prediction_coef_score_x0, prediction_coef_x_x0),
+    'v': (prediction_coef_score_v, prediction_coef_x_v),
+    'u': (prediction_coef_score_u, prediction_coef_x_u),
 }
 
 

@@ -36,8 +36,9 @@ PHASE_ALPHA = None  # default alpha grid of phase_diagram: meanfield.phase.defau
 PHASE_OMEGA = "0:6:41"  # START:STOP:NUM, inclusive: step 0.15, so omega = 3 is on it
 
 __all__ = ["alpha_c", "t_c", "trajectory", "phase_diagram", "design_schedule", "compare_schedules", "simulate",
-           "simulate_batch", "finite_d", "validate", "equations", "schedule_map", "switch_scan", "PhaseDiagram",
-           "ScheduleComparison", "Validation", "Equations", "ScheduleMap", "SwitchScan"]
+           "simulate_batch", "finite_d", "validate", "equations", "schedule_map", "switch_scan", "compare_rules",
+           "PhaseDiagram", "RuleComparison", "ScheduleComparison", "Validation", "Equations", "ScheduleMap",
+           "SwitchScan"]
 
 
 def _bar(progress: bool, **kw):
@@ -88,7 +89,7 @@ def t_c(alpha, sigma2=1.0, process="ou"):
 
 # ---------------------------------------------------------------- mean field (d -> infinity)
 
-def trajectory(alpha, omega=None, *, schedule=None, sigma2=1.0, sampler="sde", process="ou", T=None):
+def trajectory(alpha, omega=None, *, schedule=None, sigma2=1.0, sampler="sde", process="ou", T=None, rule="cfg"):
     """The mean-field (d -> infinity) trajectory of guided sampling, m(t) and v(t) from t = T down to 0.
 
     Give ``omega`` (constant) or ``schedule`` (spec string or callable omega(t); a callable is
@@ -98,11 +99,13 @@ def trajectory(alpha, omega=None, *, schedule=None, sigma2=1.0, sampler="sde", p
     a start converged to the T -> end-of-process limit. The result's ``sample(ts)`` gives
     (m, v, branch) at any times from the solver's dense output (rtol 1e-10). Backed by the
     closed-form K -> infinity limit and the exact-score simulator as d grows (docs/theory.md).
+    ``rule``: the guidance rule, a spec ``cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO] | zero-star |
+    autoguidance:SIGMA2_BAD`` (:mod:`cfg_distortion.model.rules`; derivations/rules-*.md).
     Returns :class:`cfg_distortion.meanfield.dmf.Trajectory`.
     """
     from cfg_distortion.meanfield import dmf
 
-    return dmf.trajectory(alpha, omega, sigma2, schedule=schedule, sampler=sampler, process=process, T=T)
+    return dmf.trajectory(alpha, omega, sigma2, schedule=schedule, sampler=sampler, process=process, T=T, rule=rule)
 
 
 @dataclass(repr=False)
@@ -135,6 +138,7 @@ class PhaseDiagram(GridResult):
     notes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)  # the boundary leaves the alpha grid
     timings: dict = field(default_factory=dict)  # seconds per stage
+    rule: str = "cfg"  # the guidance rule's spec (model.rules)
 
     CSV_COLUMNS = ("alpha", "omega", "t_switch", "m_final", "v_final", "classified", "mean_shift",
                    "variance_ratio", "kl", "w2", "g_frozen", "n_switches", "integrator", "status",
@@ -162,7 +166,7 @@ class PhaseDiagram(GridResult):
         return {
             "points": int(p.alpha.size), "alpha": [float(self.alphas[0]), float(self.alphas[-1]), int(self.alphas.size)],
             "omega": [float(self.omegas[0]), float(self.omegas[-1]), int(self.omegas.size)],
-            "sigma2": self.sigma2, "sampler": self.sampler, "process": self.process,
+            "sigma2": self.sigma2, "sampler": self.sampler, "process": self.process, "rule": self.rule,
             "boundary": [b.to_json() for b in self.boundary],
             "boundary_tolerance": max((b.tolerance for b in finite), default=self.xtol),
             "boundary_method": "bracketed Illinois regula falsi in alpha on the signed final margin, vectorised "
@@ -223,7 +227,7 @@ class PhaseDiagram(GridResult):
 
 
 def phase_diagram(alpha=PHASE_ALPHA, omega=PHASE_OMEGA, *, sigma2=1.0, sampler="sde", process="ou", xtol=1e-6,
-                  progress=False) -> PhaseDiagram:
+                  progress=False, rule="cfg") -> PhaseDiagram:
     """Switching time and distortion over a grid of alpha x constant omega, and the boundary alpha_c(omega).
 
     ``alpha`` and ``omega`` are ``"START:STOP:NUM"`` strings (inclusive, like numpy.linspace) or
@@ -236,11 +240,15 @@ def phase_diagram(alpha=PHASE_ALPHA, omega=PHASE_OMEGA, *, sigma2=1.0, sampler="
     :func:`trajectory`). The boundary is a root in alpha of the signed final margin
     T(m) - phi(q) to ``xtol``, not read off the grid. d -> infinity mean field; backed by
     agreement with :func:`trajectory` point by point and by the limits alpha_c(omega = 0) =
-    log(1 + SNR_0)/2 (tests/test_phase.py, ``cfg-distortion verify``).
+    log(1 + SNR_0)/2 (tests/test_phase.py, ``cfg-distortion verify``). ``rule``: the guidance
+    rule spec, as in :func:`trajectory`.
     """
     from cfg_distortion.meanfield import dmf, phase
     from cfg_distortion.model import params as V
     from cfg_distortion.model.process import get_process
+    from cfg_distortion.model.rules import parse_rule
+
+    rule = parse_rule(rule)
 
     alphas = None if alpha is None else V.linspace_range(alpha, "alpha", minimum=0.0)
     omegas = V.linspace_range(omega, "omega")
@@ -248,7 +256,7 @@ def phase_diagram(alpha=PHASE_ALPHA, omega=PHASE_OMEGA, *, sigma2=1.0, sampler="
         V.omega_bound(w)
     xtol = V.xtol(xtol)
     dmf.validate_inputs(0.0, sigma2, sampler, process, None)
-    kw = dict(sampler=sampler, process=process)
+    kw = dict(sampler=sampler, process=process, rule=rule)
     start = time.perf_counter()
     timings, last = {}, [start]
 
@@ -270,7 +278,7 @@ def phase_diagram(alpha=PHASE_ALPHA, omega=PHASE_OMEGA, *, sigma2=1.0, sampler="
     warnings = phase.boundary_warnings(bnd, alphas)
     res = PhaseDiagram(alphas, omegas, grid, bnd, lim, float(sigma2), sampler, process, float(xtol),
                        float(get_process(process).alpha_c(0.0, sigma2)), time.perf_counter() - start,
-                       notes=list(warnings), warnings=warnings, timings=timings)
+                       rule=rule.spec, notes=list(warnings), warnings=warnings, timings=timings)
     if grid.points.failed:
         res.status = "failed"
         res.message = f"{len(grid.points.failed)} of {alphas.size * omegas.size} grid points failed to integrate"
@@ -343,11 +351,98 @@ def compare_schedules(alpha, omega=3.0, *, sigma2=1.0, sampler="sde", process="o
     return ScheduleComparison(rows, alpha, sigma2, float(omega), sampler, process)
 
 
+@dataclass(repr=False)
+class RuleComparison(GridResult):
+    """Guidance rules side by side (:func:`compare_rules`): ``rows`` {"rule", "omega", "m_final",
+    "v_final", "kl", "classified"} (rule outer, omega inner) and ``boundary``: rule spec ->
+    [{"omega", "alpha_c", "tolerance", "note"}] (alpha_c None where no root; empty at alpha = inf)."""
+
+    alpha: float
+    sigma2: float
+    sampler: str
+    process: str
+    rules: list
+    omegas: list
+    rows: list
+    boundary: dict
+    status: str = "ok"
+    message: str = ""
+    notes: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"alpha": None if math.isinf(self.alpha) else self.alpha, "K_infinite": math.isinf(self.alpha),
+                "sigma2": self.sigma2, "sampler": self.sampler, "process": self.process, "rules": self.rules,
+                "omegas": self.omegas, "rows": self.rows, "boundary": self.boundary, **self._status_json()}
+
+    def row(self, rule: str, omega: float) -> dict:
+        """The row of one rule (its canonical spec, as in ``rules``) at one omega."""
+        return next(r for r in self.rows if r["rule"] == rule and r["omega"] == omega)
+
+    def csv_text(self) -> str:
+        """One row per (rule, omega): rule, omega, m_final, v_final, kl, classified."""
+        from cfg_distortion.meanfield import compare
+
+        return compare.csv_text(compare.ROW_KEYS, self.rows)
+
+    def boundary_csv_text(self) -> str:
+        """One row per (rule, omega): rule, omega, alpha_c (empty where no root), tolerance, note."""
+        from cfg_distortion.meanfield import compare
+
+        rows = [{"rule": r, **p} for r, pts in self.boundary.items() for p in pts]
+        return compare.csv_text(compare.BOUNDARY_KEYS, rows)
+
+    def to_csv(self, path) -> str:
+        """Write :meth:`csv_text` to ``path``, atomically."""
+        return _atomic_write(path, lambda fh: fh.write(self.csv_text()))
+
+    def plot(self, path=None):
+        """kl and v(0)/sigma2 against omega and the boundaries alpha_c(omega), one colour per rule;
+        writes path.png and path.pdf if given. Returns the matplotlib Figure."""
+        from cfg_distortion.plots.rules import figure
+
+        fig = figure(self)
+        if path is not None:
+            from cfg_distortion.plots.common import save
+
+            save(fig, os.fspath(path), name="path")
+        return fig
+
+
+def compare_rules(alpha, *, sigma2=1.0, rules=None, omega="0:6:7", sampler="sde", process="ou", boundary=True,
+                  xtol=1e-6, progress=False):
+    """Guidance rules side by side: for each rule and constant omega, m(0), v(0), ``kl`` and
+    ``classified``; for each rule the boundary alpha_c(omega).
+
+    ``rules``: a comma-separated string or a list of specs (``cfg | rescale:PHI[,SPACE] |
+    apg:ETA[,RHO] | zero-star | autoguidance:SIGMA2_BAD``; default ``cfg, rescale:0.7,v, apg:0,
+    zero-star, autoguidance:2``); ``omega``: ``"START:STOP:NUM"`` (default ``"0:6:7"``) or a
+    sequence; ``alpha = math.inf`` is K -> infinity (branch G throughout, no boundary);
+    ``boundary=False`` skips alpha_c(omega). d -> infinity mean field, one :func:`trajectory`
+    per row and the vectorised root finder of :func:`phase_diagram` per rule; the rules' drifts
+    are derived in theory/rules.py (derivations/rules-*.md) and backed by the exact-score
+    sampler at K -> infinity (tests/test_rules.py). Rows ``{"rule", "omega", "m_final",
+    "v_final", "kl", "classified"}``; ``to_csv(path)``, ``boundary_csv_text()``, ``plot(path)``.
+    Returns :class:`RuleComparison`.
+    """
+    from cfg_distortion.meanfield import compare, dmf
+    from cfg_distortion.model import params as V
+    from cfg_distortion.model.rules import parse_rules
+
+    rules = parse_rules(rules)
+    omegas = V.linspace_range(omega, "omega")
+    alpha, sigma2, sampler, process, _ = dmf.validate_inputs(alpha, sigma2, sampler, process, None)
+    runs = omegas.size + (1 if boundary and math.isfinite(alpha) else 0)
+    with _bar(progress, total=len(rules) * runs, desc="compare-rules", unit="run") as bar:
+        fields = compare.compare_rules(alpha, sigma2, rules=rules, omega=omegas, sampler=sampler, process=process,
+                                       boundary=boundary, xtol=xtol, progress=bar)
+    return RuleComparison(**fields)
+
+
 # ---------------------------------------------------------------- finite d
 
 def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=1000, seed=0, steps=None, T=None,
              sampler="sde", process="ou", target_norm="fixed", order=2, precision="auto", backend="numpy",
-             progress=False, integrator="exact", grid=None, sigma_max=None, sigma_min=None, rho=None):
+             progress=False, integrator="exact", grid=None, sigma_max=None, sigma_min=None, rho=None, rule="cfg"):
     """Guided sampling at finite dimension ``d`` with the exact score of the K-class mixture.
 
     Give ``K`` (>= 2) or ``alpha`` (K = round(exp(alpha d))), and ``omega`` or ``schedule``
@@ -362,6 +457,9 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     (k-diffusion conventions, process ``ve`` only; ``steps`` noise levels of ``grid`` =
     ``"karras"`` (default) or ``"uniform"`` from ``sigma_max`` = 80 to ``sigma_min`` = 0.002,
     ``rho`` = 7, then 0; the result's ``grid`` lists them): biased by its discretisation.
+    ``rule``: the guidance rule spec, as in :func:`trajectory`, applied to the exact per-sample
+    predictions (norms over the coordinates of each sample, as the reference implementations
+    compute them; exact integrator only).
     Returns :class:`cfg_distortion.finite_d.simulator.SimulationResult`.
     """
     from cfg_distortion.finite_d.simulator import simulate as run
@@ -369,23 +467,24 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     return run(d, K, alpha=alpha, omega=omega, schedule=schedule, sigma2=sigma2, n=n, seed=seed, steps=steps, T=T,
                sampler=sampler, process=process, target_norm=target_norm, order=order, precision=precision,
                backend=backend, progress=progress, integrator=integrator, grid=grid, sigma_max=sigma_max,
-               sigma_min=sigma_min, rho=rho)
+               sigma_min=sigma_min, rho=rho, rule=rule)
 
 
 def finite_d(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampler="sde", process="ou",
-             paths=20000, steps=1000, seed=0, T=None, progress=False):
+             paths=20000, steps=1000, seed=0, T=None, progress=False, rule="cfg"):
     """The finite-d effective theory: (m, v) paths with a smooth branch switch and noise of order 1/d.
 
     Same inputs and conventions as :func:`simulate` (K = round(exp(alpha d)), |mu_c|^2 = d),
     ``paths`` paths, ``steps`` exact steps; sigma2 > 0. Tends to :func:`trajectory` as
     d -> infinity and is backed by the simulator (``cfg-distortion validate``; within 0.03
     in m at the issue's target points). Returns
-    :class:`cfg_distortion.finite_d.effective.FiniteDResult`.
+    :class:`cfg_distortion.finite_d.effective.FiniteDResult`. ``rule``: ``"cfg"`` only (its
+    exact-transition steps are derived for linear guidance; a ValueError names the others).
     """
     from cfg_distortion.finite_d.effective import solve
 
     return solve(d, K, alpha=alpha, omega=omega, schedule=schedule, sigma2=sigma2, sampler=sampler,
-                 process=process, paths=paths, steps=steps, seed=seed, T=T, progress=progress)
+                 process=process, paths=paths, steps=steps, seed=seed, T=T, progress=progress, rule=rule)
 
 
 class Validation(ValidationResult, GridResult):

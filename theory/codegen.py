@@ -124,7 +124,8 @@ def _per_process() -> list[NumericFunction]:
 
 # theory modules that contribute generated functions: each defines
 # ``numeric_functions() -> list[NumericFunction]`` (imported lazily, in this order)
-EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d", "divergence", "capture"]
+EXTRA_MODULES: list[str] = ["dmf", "potential", "transition", "gaussian_limit", "finite_d", "divergence", "capture",
+                            "rules"]
 
 
 def numeric_functions() -> list[NumericFunction]:
@@ -156,6 +157,16 @@ class _Printer(SciPyPrinter):
 
     def _print_exprel(self, expr):
         return f"scipy.special.exprel({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):  # the parent prints functools.reduce(...), which the module does not import
+        return self._fold("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("numpy.minimum", expr.args)
+
+    def _fold(self, fn, args):
+        first, *rest = args
+        return f"{fn}({self._print(first)}, {self._fold(fn, rest)})" if rest else self._print(first)
 
     def _print_hyper(self, expr):
         if len(expr.ap) != 2 or len(expr.bq) != 1:
@@ -213,6 +224,10 @@ def lookup_tables(names: list[str]) -> list[tuple[str, str, dict]]:
          table(r"drift_fd_([a-z]+)_m", [lambda n: n[:-1] + "v"])),
         ("FINITE_D_STEPS", "(slope, shift) of the finite-d exact step in m, by sampler",
          table(r"fd_step_([a-z]+)_slope", [lambda n: n.replace("_slope", "_shift")])),
+        ("RULE_DRIFTS", "(dm/dtau, dv/dtau) of a guidance rule form, by (rule form, branch, sampler)",
+         table(r"rule_([a-z_]+)_([GC])_([a-z]+)_m", [lambda n: n[:-1] + "v"])),
+        ("PREDICTION_COEF", "(A, B) of the prediction P = A s + B x of a space, by space",
+         table(r"prediction_coef_score_([a-z0-9]+)", [lambda n: n.replace("_score_", "_x_")])),
     ]
 
 

@@ -104,15 +104,24 @@ def drifts(branch: str, sampler: str, kappa: sp.Expr | None = None) -> tuple[sp.
     """(dm/dtau, dv/dtau) at d -> infinity in a branch, for the 'sde' or 'ode' sampler.
 
     ``kappa``: the branch-G coefficient of M = kappa x (None: annealed; ``KAPPA``: symbolic)."""
+    dm, dv = score_drifts(guided_score_vector(branch, kappa), sampler)
+    return _collect(dm, m), _collect(dv, v)
+
+
+def score_drifts(score: dict, sampler: str) -> tuple[sp.Expr, sp.Expr]:
+    """(dm/dtau, dv/dtau) at d -> infinity for ANY score vector in the basis (mu_c, x_perp).
+
+    Shared by the CFG drifts above and by the guidance rules of :mod:`.rules`, whose guided
+    scores are not linear in the two model scores; returned unsimplified, with q = m^2 + v."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be sde or ode (got {sampler!r})")
     weight = g2 if sampler == "sde" else g2 / 2
-    D = _add((-f, X), (weight, guided_score_vector(branch, kappa)))
+    D = _add((-f, X), (weight, score))
     xperp = {_XP: sp.Integer(1)}
-    dm = _dot(D, MU_C) / d
+    dm = _dot(D, MU_C) / d  # the Gram entries carry the factor d: dm and the first term of dv are free of d
     ito = g2 * (d - 1) / d if sampler == "sde" else 0  # quadratic variation of P_perp g dB, per d
-    dv = sp.limit(2 * _dot(D, xperp) / d + ito, d, sp.oo)
-    return _collect(dm.subs(q, m**2 + v), m), _collect(dv.subs(q, m**2 + v), v)
+    dv = 2 * _dot(D, xperp) / d + sp.limit(ito, d, sp.oo)
+    return dm.subs(q, m**2 + v), dv.subs(q, m**2 + v)
 
 
 def _collect(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:

@@ -26,6 +26,7 @@ COMMANDS = {
     "schedules": "standard guidance schedules side by side: final mean shift, variance ratio, classified",
     "schedule-map": "affine schedules omega = w0 + slope t over a grid: variance-preserving curve, least divergence",
     "switch-scan": "discrete sampler (Euler-ancestral ...) switching to omega = -1 at step k: DMF and simulator",
+    "compare-rules": "guidance rules (cfg, rescale, APG, CFG-Zero*, autoguidance) side by side: m, v, kl, alpha_c(omega)",
     "equations": "every derived result as numbered, labelled equations (LaTeX or Markdown)",
     "derive": "regenerate the derivation documents in derivations/ from theory/ (--check: compare only)",
 }

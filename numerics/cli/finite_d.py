@@ -1,7 +1,8 @@
 """`cfg-distortion finite-d`: the finite-d effective theory of guided sampling, m and v at t = 0; API: cd.finite_d."""
 from __future__ import annotations
 
-from cfg_distortion.cli.arguments import add_classes, add_guidance, add_json, add_process, add_sampler, add_sigma2
+from cfg_distortion.cli.arguments import (add_classes, add_guidance, add_json, add_process, add_rule, add_sampler,
+                                          add_sigma2)
 from cfg_distortion.cli.report import emit_json, fmt, table
 
 
@@ -9,6 +10,7 @@ def add_arguments(p):
     p.add_argument("--d", type=int, required=True, help="dimension d >= 1")
     add_classes(p)
     add_guidance(p)
+    add_rule(p)
     add_sigma2(p)
     add_sampler(p)
     p.add_argument("--paths", type=int, default=20000, help="number of (m, v) paths (default: 20000)")
@@ -24,7 +26,7 @@ def run(args) -> int:
 
     res = api.finite_d(args.d, args.K, alpha=args.alpha, omega=args.omega, schedule=args.schedule,
                        sigma2=args.sigma2, sampler=args.sampler, process=args.process, paths=args.paths,
-                       steps=args.steps, seed=args.seed, T=args.T, progress=True)
+                       steps=args.steps, seed=args.seed, T=args.T, progress=True, rule=args.rule)
     if args.json:
         emit_json(res.to_json())
         return 0

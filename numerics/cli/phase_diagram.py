@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from cfg_distortion.cli.arguments import add_json, add_out, add_process, add_sampler, add_sigma2
+from cfg_distortion.cli.arguments import add_json, add_out, add_process, add_rule, add_sampler, add_sigma2
 from cfg_distortion.cli.report import emit_json, fmt, table
 
 STEM = "phase_diagram"
@@ -22,6 +22,7 @@ def add_arguments(p):
     add_sigma2(p)
     add_sampler(p)
     add_process(p)
+    add_rule(p)
     p.add_argument("--xtol", type=float, default=1e-6,
                    help="tolerance of the boundary root in alpha, 1e-12 <= xtol <= 1e-3 (default 1e-6)")
     add_out(p, f"{STEM}.csv, {STEM}_boundary.csv, .png and .pdf")
@@ -41,7 +42,7 @@ def run(args) -> int:
     names = {"csv": f"{STEM}.csv", "boundary": f"{STEM}_boundary.csv", "png": f"{STEM}.png", "pdf": f"{STEM}.pdf"}
     files_out = io.OutputSet(args.out, list(names.values()), name="out")  # before any work
     res = api.phase_diagram(args.alpha, args.omega, sigma2=args.sigma2, sampler=args.sampler, process=args.process,
-                            xtol=args.xtol, progress=True)
+                            xtol=args.xtol, progress=True, rule=args.rule)
     import time
 
     import matplotlib.pyplot as plt

@@ -1,7 +1,8 @@
 """`cfg-distortion simulate`: guided sampling with the exact mixture score at finite d; API: cd.simulate."""
 from __future__ import annotations
 
-from cfg_distortion.cli.arguments import add_classes, add_guidance, add_json, add_process, add_sampler, add_sigma2
+from cfg_distortion.cli.arguments import (add_classes, add_guidance, add_json, add_process, add_rule, add_sampler,
+                                          add_sigma2)
 from cfg_distortion.cli.report import emit_json, fmt, table
 
 TARGET_NORMS = ("fixed", "random")
@@ -13,6 +14,7 @@ def add_arguments(p):
     p.add_argument("--d", type=int, required=True, help="dimension d >= 1")
     add_classes(p)
     add_guidance(p)
+    add_rule(p)
     add_sigma2(p, "0 or in [1e-100, 1e100]")
     p.add_argument("--n", type=int, default=1000, help="number of samples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the centroids and of the samples (default: 0)")
@@ -50,7 +52,8 @@ def run(args) -> int:
                        sigma2=args.sigma2, n=args.n, seed=args.seed, steps=args.steps, T=args.T, sampler=args.sampler,
                        process=args.process, target_norm=args.target_norm, order=args.order,
                        precision=args.precision, backend=args.backend, progress=True, integrator=args.integrator,
-                       grid=args.grid, sigma_max=args.sigma_max, sigma_min=args.sigma_min, rho=args.rho)
+                       grid=args.grid, sigma_max=args.sigma_max, sigma_min=args.sigma_min, rho=args.rho,
+                       rule=args.rule)
     if args.json:
         emit_json(res.to_json())
         return 0
@@ -61,6 +64,6 @@ def run(args) -> int:
            f"{res.integrator}, {res.steps_taken} {res.grid_kind} steps from sigma = {fmt(res.T)}")
     print(f"classified fraction {fmt(res.classified_fraction)}   [d = {res.d}, K = {res.K}, n = {res.n}, "
           f"{how}, process {res.process}, "
-          f"schedule {res.schedule}, sigma2 = {fmt(res.sigma2)}, |mu_c|^2/d = {fmt(res.target_norm2)}]")
+          f"schedule {res.schedule}, rule {res.rule}, sigma2 = {fmt(res.sigma2)}, |mu_c|^2/d = {fmt(res.target_norm2)}]")
     print(f"class law (omega = 0): m = 1, v = sigma2 (d - 1)/d = {fmt(res.sigma2 * (res.d - 1) / res.d)}")
     return 0

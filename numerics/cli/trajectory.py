@@ -1,7 +1,8 @@
 """`cfg-distortion trajectory`: one DMF trajectory of guided sampling (d -> infinity); API: cd.trajectory."""
 from __future__ import annotations
 
-from cfg_distortion.cli.arguments import add_guidance, add_json, add_out, add_plot, add_process, add_sampler, add_sigma2
+from cfg_distortion.cli.arguments import (add_guidance, add_json, add_out, add_plot, add_process, add_rule, add_sampler,
+                                          add_sigma2)
 from cfg_distortion.cli.report import emit_json, fmt, table
 
 STEM = "trajectory"
@@ -11,6 +12,7 @@ def add_arguments(p):
     p.add_argument("--alpha", type=float, required=True,
                    help="alpha = log K / d >= 0; 'inf' for K -> infinity at fixed d (branch G throughout)")
     add_guidance(p)
+    add_rule(p)
     add_sigma2(p)
     add_sampler(p)
     add_process(p)
@@ -32,7 +34,7 @@ def run(args) -> int:
 
         figure_paths(os.path.join(io.check_dir(args.out, name="out"), STEM), name="out")  # before any work
     tr = api.trajectory(args.alpha, args.omega, schedule=args.schedule, sigma2=args.sigma2, sampler=args.sampler,
-                        process=args.process, T=args.T)
+                        process=args.process, T=args.T, rule=args.rule)
     out = tr.to_json()
     if args.plot:
         from cfg_distortion.plots.common import plot_trajectory

@@ -173,15 +173,21 @@ def finite_K_moments(m, q, d: int, a: float, Gamma: float, q_nodes, log_Z, U):
 
 def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampler="sde", process="ou",
           paths=DEFAULT_PATHS, steps=DEFAULT_STEPS, seed=0, T=None, wrong_classes="finite",
-          replicas=DEFAULT_REPLICAS, progress=False) -> FiniteDResult:
+          replicas=DEFAULT_REPLICAS, progress=False, rule=None) -> FiniteDResult:
     """Final (m, v) law of the finite-d effective theory; see the module docstring.
 
     Give exactly one of ``K`` and ``alpha`` and at most one of ``omega`` and ``schedule``
     (default omega = 0). sigma2 > 0 (the margin at t = 0 needs Gamma_0 = sigma2 > 0).
     ``wrong_classes``: "finite" (exact finite-K expectation, where K <= FINITE_K_MAX) or
-    "annealed"; the result says which was used. Bad input raises ValueError with one line
-    naming the parameter.
+    "annealed"; the result says which was used. ``rule``: only ``cfg`` (the exact-transition
+    steps of this theory are derived for linear guidance; other rules: the DMF with ``rule=`` and
+    the simulator). Bad input raises ValueError with one line naming the parameter.
     """
+    from cfg_distortion.model.rules import parse_rule
+
+    if not parse_rule(rule).is_cfg:
+        raise ValueError(f"rule must be cfg for the finite-d theory (got {parse_rule(rule).spec!r}); use "
+                         "trajectory or simulate for other rules")
     d = V.integer("d", d, 1)
     K, alpha_d = effective_alpha(d, K, alpha)
     sigma2 = V.sigma2(sigma2)

@@ -60,8 +60,10 @@ from cfg_distortion.finite_d._blas import cores, single_threaded_blas
 from cfg_distortion.finite_d.backends import check_backend, make_kernel
 from cfg_distortion.finite_d.posterior import MixturePosterior, centroid_rows, check_precision
 from cfg_distortion.model.process import get_process
+from cfg_distortion.model.rules import parse_rule
 from cfg_distortion.model.schedules import guidance
 from cfg_distortion.result import Result
+from cfg_distortion.finite_d.rules import guided_centroid
 
 SAMPLERS = ("sde", "ode")
 ORDERS = (1, 2)
@@ -110,6 +112,7 @@ class SimulationResult(Result):
     integrator: str = "exact"
     grid_kind: str | None = None  # discrete integrators: "karras" or "uniform"
     grid: tuple | None = None  # discrete integrators: the noise levels sigma_0 > ... > sigma_{N-1} > 0 of the steps
+    rule: str = "cfg"
 
     def to_json(self) -> dict:
         """The fields, with ``kl`` and ``w2`` at the sample means (m_mean, v_mean), ``status`` and ``message``."""
@@ -225,7 +228,8 @@ def _sem(values: np.ndarray) -> float | None:
 
 def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=1000, seed=0, steps=None,
              T=None, sampler="sde", process="ou", target_norm="fixed", progress=False, order=2, precision="auto",
-             backend="numpy", integrator="exact", grid=None, sigma_max=None, sigma_min=None, rho=None) -> SimulationResult:
+             backend="numpy", integrator="exact", grid=None, sigma_max=None, sigma_min=None, rho=None,
+             rule=None) -> SimulationResult:
     """Run the guided sampler with the exact mixture score; see the module docstring.
 
     Give exactly one of ``K`` and ``alpha`` (K = round(exp(alpha d))) and at most one of
@@ -239,12 +243,18 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     ``steps`` (default 30) noise levels of ``grid`` = ``"karras"`` (default) or ``"uniform"`` from
     ``sigma_max`` (80) to ``sigma_min`` (0.002), ``rho`` (7), then 0; ``sampler``, ``T`` and
     ``order`` do not apply).
+    ``rule``: a guidance rule spec, applied to the exact per-sample predictions with the
+    (extrapolated) posterior mean (:mod:`.rules`; default cfg; integrator ``exact`` only).
     Bad input raises ValueError with one line naming the parameter.
     """
     from cfg_distortion.finite_d import samplers as SM
 
+    rule = parse_rule(rule)
     V.choice("integrator", integrator, SM.INTEGRATORS)
     if integrator != "exact":
+        if not rule.is_cfg:
+            raise ValueError(f"rule must be cfg with integrator {integrator} (got {rule.spec!r}); the guidance "
+                             "rules run on the exact integrator")
         return _simulate_discrete(d, K, alpha=alpha, omega=omega, schedule=schedule, sigma2=sigma2, n=n, seed=seed,
                                   steps=SM.DEFAULT_STEPS if steps is None else steps, T=T, process=process,
                                   target_norm=target_norm, progress=progress, integrator=integrator, grid=grid,
@@ -304,8 +314,11 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
                         r = 0.5 * (_clock(p, sampler, s, sigma2) - clk) / (clk - prev[1])
                         C += r * (m_post - prev[0])
                     prev = (m_post, clk) if order == 2 else None
-                    C *= G.frozen_coef_post(w)
-                    C += G.frozen_coef_target(w) * mu_c
+                    if rule.is_cfg:
+                        C *= G.frozen_coef_post(w)
+                        C += G.frozen_coef_target(w) * mu_c
+                    else:  # a guidance rule on the exact per-sample predictions, with C the posterior mean
+                        C = guided_centroid(rule, x, mu_c, C, p, t, sigma2, w)
                 kx, kC, var = _step_coefficients(p, sampler, t, s, sigma2)
                 x *= kx
                 x += kC * C
@@ -324,7 +337,7 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
         classified_fraction=float(hit.mean()), K=K, d=d, n=n, steps=steps, steps_taken=len(omegas),
         target_norm2=norm2 / d, alpha=None if alpha is None else float(alpha), omega=omega, schedule=sched.spec,
         sigma2=sigma2, seed=seed, T=float(T), sampler=sampler, process=process, target_norm=target_norm,
-        order=order, precision=precision, backend=backend)
+        order=order, precision=precision, backend=backend, rule=rule.spec)
 
 
 # ---------------------------------------------------------------- discrete samplers (k-diffusion conventions)

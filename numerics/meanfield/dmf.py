@@ -41,6 +41,7 @@ from cfg_distortion.model.process import get_process
 from cfg_distortion.meanfield.flow import H_TOL, Flow
 from cfg_distortion.model.rates import frozen_root, wrong_class_rate
 from cfg_distortion.model.roots import ConvergenceError
+from cfg_distortion.model.rules import parse_rule
 from cfg_distortion.model.schedules import Schedule, guidance
 from cfg_distortion.result import Result
 
@@ -86,6 +87,7 @@ class Trajectory(Result):
     branches: list[str]
     g_frozen: bool = False
     notes: list[str] = field(default_factory=list)
+    rule: str = "cfg"
     pieces: list = field(default_factory=list, repr=False)  # (t_hi, t_lo, dense solution, branch)
     omega_of_t: Schedule | None = field(default=None, repr=False)  # the schedule itself (callables included)
     quenched: bool = True
@@ -177,16 +179,16 @@ class Trajectory(Result):
             "notes": list(self.notes),
             "alpha": None if math.isinf(self.alpha) else self.alpha, "K_infinite": math.isinf(self.alpha),
             "sigma2": self.sigma2, "schedule": self.schedule, "sampler": self.sampler, "process": self.process,
-            "T": self.T, "status": self.status, "message": self.message,
+            "T": self.T, "rule": self.rule, "status": self.status, "message": self.message,
         }
 
 
 class _Model:
     """One trajectory's inputs bound to the shared :class:`.flow.Flow` (scalar calls from solve_ivp)."""
 
-    def __init__(self, alpha, sigma2, schedule: Schedule, sampler, process, quenched=True):
+    def __init__(self, alpha, sigma2, schedule: Schedule, sampler, process, quenched=True, rule=None):
         self.alpha, self.sigma2, self.schedule, self.sampler = alpha, sigma2, schedule, sampler
-        self.flow = Flow(sigma2, sampler, process, quenched=quenched)
+        self.flow = Flow(sigma2, sampler, process, quenched=quenched, rule=rule)
         self.p = self.flow.p
         self.quenched = bool(quenched)
 
@@ -338,20 +340,23 @@ def state_atol(atol, sigma2):
 
 
 def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", process="ou", T=None,
-               rtol=RTOL, atol=ATOL, quenched=True) -> Trajectory:
+               rtol=RTOL, atol=ATOL, quenched=True, rule=None) -> Trajectory:
     """Integrate the DMF from x_T ~ marginal (m = 0, v = a_T^2 (1 + sigma2) + b_T^2) down to t = 0.
 
     Give either ``omega`` (constant) or ``schedule`` (a spec string of
     :mod:`.schedules`, or a callable omega(t)). ``alpha = inf`` keeps branch G throughout
     (K -> infinity at fixed d). ``quenched=False`` keeps the annealed (centroid-cloud) kappa in
-    frozen G segments and does not follow a capture (for comparisons only). Raises ValueError
-    on bad input and ConvergenceError when the solver fails. ``atol`` is the absolute tolerance
-    of m; that of v is scaled by min(1, sigma2).
+    frozen G segments and does not follow a capture (for comparisons only). ``rule``: a guidance
+    rule spec (:mod:`cfg_distortion.model.rules`, default cfg; its branch-G drift takes the same
+    kappa). Raises ValueError on bad input (and for a rule other than cfg captured by a wrong
+    class: that two-class dynamics is derived for cfg only) and ConvergenceError when the solver
+    fails. ``atol`` is the absolute tolerance of m; that of v is scaled by min(1, sigma2).
     """
     alpha, sigma2, sampler, process, T = validate_inputs(alpha, sigma2, sampler, process, T)
     atol = state_atol(atol, sigma2)
     sched = guidance(omega, schedule, T, required=True, process=process)
-    model = _Model(alpha, sigma2, sched, sampler, process, quenched)
+    rule = parse_rule(rule)
+    model = _Model(alpha, sigma2, sched, sampler, process, quenched, rule)
     p = model.p
     y = np.array([0.0, float(G.start_variance(p.a(T), p.Gamma(T, sigma2)))])  # m = 0, v = marginal variance
     stops = sorted({b for b in sched.breakpoints if 0 < b < T} | {0.0}, reverse=True)
@@ -408,8 +413,11 @@ def trajectory(alpha, omega=None, sigma2=1.0, *, schedule=None, sampler="sde", p
             frozen = branch == "G" and model.is_frozen(stop, y)
     traj = Trajectory(alpha, sigma2, sched.spec, sampler, process, T, np.array(ts), np.array(ms),
                       np.array(vs), labels, switches, history, pieces=pieces, omega_of_t=sched,
-                      quenched=bool(quenched))
+                      quenched=bool(quenched), rule=rule.spec)
     if captured:
+        if not rule.is_cfg:
+            raise ValueError(f"rule {rule.spec}: negative guidance in a frozen branch G at t = {t_cur:.4g} (capture by "
+                             "a wrong class) is derived for rule cfg only")
         _follow_capture(model, traj, t_cur, y, [st for st in stops if st < t_cur] or [0.0], rtol, atol)
     traj.branches = _label_history(traj)
     V.finite_result("DMF trajectory", m_final=traj.m_final, v_final=traj.v_final)

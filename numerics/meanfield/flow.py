@@ -18,6 +18,7 @@ import numpy as np
 from cfg_distortion import _generated as G
 from cfg_distortion.model.process import get_process
 from cfg_distortion.model.rates import wrong_class_kappa, wrong_class_rate
+from cfg_distortion.model.rules import parse_rule
 
 H_TOL = 1e-9  # |h| below this at a restart counts as "on the boundary"
 
@@ -48,14 +49,19 @@ class AffineOmega:
 class Flow:
     """Vectorised drifts, margin and margin rates for one (sigma2, sampler, process)."""
 
-    def __init__(self, sigma2, sampler, process, quenched=True):
+    def __init__(self, sigma2, sampler, process, quenched=True, rule=None):
         self.sigma2 = sigma2
         self.quenched = bool(quenched)
         self.p = get_process(process)
         self.da = G.PROCESS[process]["da"]
         self.dGamma = G.PROCESS[process]["dGamma"]
-        self.fns = {b: G.DRIFTS[(b, sampler)] for b in "GC"}
-        self.fns_kappa = (getattr(G, f"drift_Gk_{sampler}_m"), getattr(G, f"drift_Gk_{sampler}_v"))
+        self.rule = parse_rule(rule)
+        if self.rule.is_cfg:
+            self.fns = {b: G.DRIFTS[(b, sampler)] for b in "GC"}
+            self.fns_kappa = (getattr(G, f"drift_Gk_{sampler}_m"), getattr(G, f"drift_Gk_{sampler}_v"))
+        else:  # a guidance rule of theory/rules.py: its drifts also take b_t (and kappa in G) and its parameters
+            self.fns = self.rule.drift_functions(sampler)
+            self.fns_kappa = self.fns["G"]
 
     def coeffs(self, t):
         """(a, Gamma, f, g2) at t (a scalar, or an array of per-point times)."""
@@ -74,13 +80,22 @@ class Flow:
             return G.kappa_annealed(q, a, Gm), np.zeros(np.shape(q), dtype=bool)
         return wrong_class_kappa(alpha, q, a, Gm)
 
-    def _g_drift(self, t, m, v, omega, alpha):
+    def _state_args(self, t, m, v, omega):
+        """The leading arguments of the generated drifts: (m, v, a, Gamma, f, g2, omega), with b_t
+        after a for a guidance rule other than cfg (its predictions' space coefficients need it)."""
         a, Gm, f, g2 = self.coeffs(t)
+        if self.rule.is_cfg:
+            return (m, v, a, Gm, f, g2, omega)
+        b = np.broadcast_to(self.p.b(np.asarray(t, dtype=float)), np.shape(t)) if np.ndim(t) else float(self.p.b(t))
+        return (m, v, a, b, Gm, f, g2, omega)
+
+    def _g_drift(self, t, m, v, omega, alpha):
         # kappa only matters where omega != 0: skip the frozen root there (alpha = inf: annealed)
         alpha = np.where(np.asarray(omega) != 0, alpha, np.inf)
         kappa, _ = self.kappa(t, m, v, alpha)
         fm, fv = self.fns_kappa
-        return fm(m, v, a, Gm, f, g2, omega, kappa), fv(m, v, a, Gm, f, g2, omega, kappa)
+        args = self._state_args(t, m, v, omega)
+        return fm(*args, kappa), fv(*args, kappa)
 
     def branch_drift(self, branch, t, m, v, omega, alpha=np.inf):
         """(dm/dtau, dv/dtau) of one branch (alpha sets kappa in branch G; inf: annealed);
@@ -89,9 +104,9 @@ class Flow:
             omega = omega(t)
         if branch == "G":
             return self._g_drift(t, m, v, omega, alpha)
-        a, Gm, f, g2 = self.coeffs(t)
         fm, fv = self.fns[branch]
-        return fm(m, v, a, Gm, f, g2, omega), fv(m, v, a, Gm, f, g2, omega)
+        args = self._state_args(t, m, v, omega)
+        return fm(*args), fv(*args)
 
     def rhs(self, t, y, in_c, omega, alpha):
         """dy/dt (= -dy/dtau) with y = (m, v) stacked as shape (2, N); branch C where in_c."""

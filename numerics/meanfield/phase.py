@@ -80,6 +80,7 @@ class PointsResult:
     captured: np.ndarray = None  # captured by a wrong class (negative guidance in a frozen G)
     t_capture: np.ndarray = None  # its time (NaN where not captured)
     quenched: bool = True  # kappa_eff in frozen G and captures followed (False: the annealed comparison)
+    rule: object = None  # the guidance rule (cfg_distortion.model.rules.Rule); None is cfg
 
     def __post_init__(self):
         if self.captured is None:
@@ -167,7 +168,7 @@ def _omega_at(omega, t):
 
 
 def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, rtol=RTOL, atol=ATOL,
-                     progress=None, slope=None, quenched=True) -> PointsResult:
+                     progress=None, slope=None, quenched=True, rule=None) -> PointsResult:
     """Integrate N = len(alpha) DMF trajectories (constant omega each) together; see the module doc.
 
     With ``slope`` (one per point) the schedules are affine: omega_i(t) = omega_i + slope_i t.
@@ -185,7 +186,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
         if slope.shape != omega.shape or not np.all(np.isfinite(slope)):
             raise ValueError(f"slope must be finite, one per point ({slope.size} for {omega.size} points)")
         omega = AffineOmega(omega, slope)
-    flow = Flow(sigma2, sampler, process, quenched=quenched)
+    flow = Flow(sigma2, sampler, process, quenched=quenched, rule=rule)
     atol_y = dmf.state_atol(atol, sigma2)[:, None]  # v's tolerance scales with sigma2
     n = alpha.size
     y = np.empty((2, n))
@@ -272,7 +273,7 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
 
     result = PointsResult(alpha, w0, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
                           in_c.copy(), g_frozen, handoff.copy(), steps=steps, rejected=rejected, slope=slope,
-                          quenched=bool(quenched))
+                          quenched=bool(quenched), rule=flow.rule)
     _run_handoffs(result)
     return result
 
@@ -321,10 +322,11 @@ def _run_handoffs(res: PointsResult) -> None:
         try:
             if res.slope is None:
                 tr = dmf.trajectory(res.alpha[i], float(res.omega[i]), res.sigma2, sampler=res.sampler,
-                                    process=res.process, T=res.T, quenched=res.quenched)
+                                    process=res.process, T=res.T, quenched=res.quenched, rule=res.rule)
             else:
                 tr = dmf.trajectory(res.alpha[i], sigma2=res.sigma2, schedule=affine_spec(res.omega[i], res.slope[i]),
-                                    sampler=res.sampler, process=res.process, T=res.T, quenched=res.quenched)
+                                    sampler=res.sampler, process=res.process, T=res.T, quenched=res.quenched,
+                                    rule=res.rule)
         except (ConvergenceError, ArithmeticError, ValueError) as exc:
             res.failed.append((int(i), f"{type(exc).__name__}: {exc}"))
             for arr in (res.m_final, res.v_final, res.t_switch):
@@ -353,7 +355,8 @@ class PhaseGrid:
         return np.asarray(getattr(self.points, name)).reshape(self.alphas.size, self.omegas.size)
 
 
-def phase_grid(alphas, omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, progress=None) -> PhaseGrid:
+def phase_grid(alphas, omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, progress=None,
+               rule=None) -> PhaseGrid:
     """All points of alphas x omegas (alpha outer, omega inner) in one vectorised integration."""
     alphas = np.asarray(alphas, dtype=float).ravel()
     omegas = np.asarray(omegas, dtype=float).ravel()
@@ -361,7 +364,8 @@ def phase_grid(alphas, omegas, sigma2=1.0, *, sampler="sde", process="ou", T=Non
     # ~40 float arrays over the points (7 Dormand-Prince stages of 2); >= 10 us per point (4.6 s of CPU for 1e5)
     V.budget("the phase grid", f"alpha x omega = {alphas.size} x {omegas.size} points", 8.0 * 40 * n, 1e-5 * n)
     A, W = np.meshgrid(alphas, omegas, indexing="ij")
-    res = integrate_points(A.ravel(), W.ravel(), sigma2, sampler=sampler, process=process, T=T, progress=progress)
+    res = integrate_points(A.ravel(), W.ravel(), sigma2, sampler=sampler, process=process, T=T, progress=progress,
+                           rule=rule)
     return PhaseGrid(alphas, omegas, res)
 
 
@@ -432,13 +436,13 @@ def boundary_point(omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, br
     return BoundaryPoint(float(omega), float(root), xtol + rtol * abs(root), calls["n"])
 
 
-def signed_final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None):
+def signed_final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, rule=None):
     """Vectorised over points: |h(t = 0)| if the trajectory ends classified, else -|h(t = 0)|.
 
     h is continuous in alpha and vanishes where the first switch reaches t = 0, so this is a
     continuous function whose root in alpha is the boundary. Raises ConvergenceError when a
     point fails."""
-    res = integrate_points(alpha, omega, sigma2, sampler=sampler, process=process, T=T)
+    res = integrate_points(alpha, omega, sigma2, sampler=sampler, process=process, T=T, rule=rule)
     if res.failed:
         i, msg = res.failed[0]
         raise ConvergenceError(f"alpha={res.alpha[i]:g}, omega={res.omega[i]:g}: {msg}")
@@ -446,14 +450,15 @@ def signed_final_margin(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou"
     return np.where(res.classified, np.abs(h), -np.abs(h))
 
 
-def endpoint_alpha(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, alpha_max=50.0):
+def endpoint_alpha(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, alpha_max=50.0, rule=None):
     """The alpha at which the K -> infinity endpoint (branch G throughout) sits on the t = 0
     classification boundary: T(m_G(0)) = phi(alpha, q_G(0)), solved for alpha (phi grows with
     alpha). When the first switch of alpha slightly below alpha_c(omega) happens at t -> 0
     (the G trajectory does not depend on alpha), this IS alpha_c(omega); :func:`boundary` uses
     it as its first guess and checks it by integrating. NaN where there is no root below alpha_max."""
     omegas = np.asarray(omegas, dtype=float).ravel()
-    g = integrate_points(np.full(omegas.size, np.inf), omegas, sigma2, sampler=sampler, process=process, T=T)
+    g = integrate_points(np.full(omegas.size, np.inf), omegas, sigma2, sampler=sampler, process=process, T=T,
+                         rule=rule)
     flow = Flow(g.sigma2, sampler, process)
     m, v = g.m_final, g.v_final
 
@@ -473,7 +478,7 @@ def endpoint_alpha(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, a
 
 
 def boundary(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, xtol=1e-6, alpha_min=1e-6,
-             alpha_max=50.0, progress=None) -> list[BoundaryPoint]:
+             alpha_max=50.0, progress=None, rule=None) -> list[BoundaryPoint]:
     """alpha_c(omega) for all omegas at once: bracketed Illinois regula falsi in alpha on
     :func:`signed_final_margin`, every evaluation one vectorised integration over the omegas.
 
@@ -483,7 +488,7 @@ def boundary(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, xtol=1e
     :func:`boundary_point` is the per-point brentq reference."""
     omegas = np.asarray(omegas, dtype=float).ravel()
     xtol = V.xtol(xtol)
-    kw = dict(sigma2=sigma2, sampler=sampler, process=process, T=T)
+    kw = dict(sigma2=sigma2, sampler=sampler, process=process, T=T, rule=rule)
     a0 = float(get_process(process).alpha_c(0.0, sigma2))
     guess = endpoint_alpha(omegas, alpha_max=alpha_max, **kw)
     guess = np.clip(np.where(np.isfinite(guess), guess, a0), 2 * alpha_min, 0.5 * alpha_max)
@@ -528,11 +533,12 @@ def boundary(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, xtol=1e
             for k, w in enumerate(omegas)]
 
 
-def limits(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None) -> dict[str, PointsResult]:
+def limits(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, rule=None) -> dict[str, PointsResult]:
     """The alpha -> 0 (alpha = 0: sub-exponential K) and K -> infinity (alpha = inf: branch G
     throughout, CFG between the class and the centroid cloud) trajectories at each omega."""
     omegas = np.asarray(omegas, dtype=float).ravel()
-    return {name: integrate_points(np.full(omegas.size, al), omegas, sigma2, sampler=sampler, process=process, T=T)
+    return {name: integrate_points(np.full(omegas.size, al), omegas, sigma2, sampler=sampler, process=process, T=T,
+                                   rule=rule)
             for name, al in (("alpha_0", 0.0), ("K_infinite", np.inf))}
 
 
@@ -547,7 +553,8 @@ def _nice_step(raw: float) -> float:
     return max(s * 10.0**k for s in _NICE if s * 10.0**k <= raw * (1 + 1e-12))
 
 
-def default_alphas(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, points: int = 40) -> np.ndarray:
+def default_alphas(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, points: int = 40,
+                   rule=None) -> np.ndarray:
     """An alpha grid that covers the boundary alpha_c(omega) over ``omegas`` for this sigma2 and sampler.
 
     Up to 1.25 times the larger of alpha_c(t = 0) (the omega = 0 boundary) and the largest
@@ -559,7 +566,7 @@ def default_alphas(omegas, sigma2=1.0, *, sampler="sde", process="ou", T=None, p
     omegas = np.asarray(omegas, dtype=float).ravel()
     a0 = float(get_process(process).alpha_c(0.0, sigma2))
     with np.errstate(all="ignore"):
-        ends = endpoint_alpha(omegas, sigma2, sampler=sampler, process=process, T=T)
+        ends = endpoint_alpha(omegas, sigma2, sampler=sampler, process=process, T=T, rule=rule)
     top = 1.25 * max(a0, float(np.nanmax(ends)) if np.isfinite(ends).any() else a0)
     step = _nice_step(top / points)
     n = math.ceil(top / step - 1e-9)

@@ -21,6 +21,10 @@ from . import numerics_finite_d_theory
 from . import numerics_divergence
 from . import claim6_affine_schedules
 from . import frozen_wrong_classes_and_capture
+from . import rules_rescale
+from . import rules_apg
+from . import rules_zero_star
+from . import rules_autoguidance
 
 DOCUMENTS = [
     step1_forward_process_and_scores.DOCUMENT,
@@ -35,4 +39,8 @@ DOCUMENTS = [
     numerics_divergence.DOCUMENT,
     claim6_affine_schedules.DOCUMENT,
     frozen_wrong_classes_and_capture.DOCUMENT,
+    rules_rescale.DOCUMENT,
+    rules_apg.DOCUMENT,
+    rules_zero_star.DOCUMENT,
+    rules_autoguidance.DOCUMENT,
 ]
