@@ -58,6 +58,6 @@ def content():
                        "$\\rho = r/\\sqrt d$ (a finite large-$d$ limit)."], labels, notes, backing)
 
 
-DOCUMENT = Document("rules-apg", "Guidance rule: adaptive projected guidance (APG)", "guidance rules (step 6)",
+DOCUMENT = Document("rules-apg", "Guidance rule: adaptive projected guidance (APG)", "step 6 (guidance rules)",
                     ("rules",), groups=(Group("rules-apg", "Guidance rule: APG without momentum", equations),),
                     content=content)

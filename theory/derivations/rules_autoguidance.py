@@ -52,6 +52,6 @@ def content():
                       ["The bad model sees the same condition as the good one."])
 
 
-DOCUMENT = Document("rules-autoguidance", "Guidance rule: autoguidance", "guidance rules (step 6)", ("rules",),
+DOCUMENT = Document("rules-autoguidance", "Guidance rule: autoguidance", "step 6 (guidance rules)", ("rules",),
                     groups=(Group("rules-autoguidance", "Guidance rule: autoguidance", equations),),
                     content=content)

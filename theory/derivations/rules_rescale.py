@@ -61,7 +61,7 @@ def content():
                       labels, notes, backing)
 
 
-DOCUMENT = Document("rules-rescale", "Guidance rule: CFG-rescale", "guidance rules (step 6)", ("rules",),
+DOCUMENT = Document("rules-rescale", "Guidance rule: CFG-rescale", "step 6 (guidance rules)", ("rules",),
                     groups=(Group("rules", "Guidance rules: prediction spaces and the scores of branch G",
                                   RC.equations),
                             Group("rules-rescale", "Guidance rule: CFG-rescale", equations)),

@@ -46,6 +46,6 @@ def content():
                        "process ($a = 1 - t$, $b = t$) and defines the rule for the others."], labels, notes, backing)
 
 
-DOCUMENT = Document("rules-zero-star", "Guidance rule: CFG-Zero*", "guidance rules (step 6)", ("rules",),
+DOCUMENT = Document("rules-zero-star", "Guidance rule: CFG-Zero*", "step 6 (guidance rules)", ("rules",),
                     groups=(Group("rules-zero-star", "Guidance rule: CFG-Zero* (projection form)", equations),),
                     content=content)
