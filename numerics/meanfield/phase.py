@@ -167,6 +167,135 @@ def _omega_at(omega, t):
     return omega(t) if isinstance(omega, AffineOmega) else omega
 
 
+@dataclass
+class _Points:
+    """The per-point state of the vectorised march (arrays of length N, updated in place)."""
+
+    alpha: np.ndarray
+    omega: object  # per-point array, or AffineOmega
+    y: np.ndarray  # (m, v) stacked, shape (2, N)
+    h_now: np.ndarray  # classification margin at the current time
+    in_c: np.ndarray  # in branch C
+    t_switch: np.ndarray  # first switch time (NaN: none yet)
+    n_switches: np.ndarray
+    g_frozen: np.ndarray  # went through a frozen branch G
+    handoff: np.ndarray  # handed on to the per-point integrator
+    live: np.ndarray  # still integrated here
+
+    @property
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self.alpha)
+
+
+def _start(flow, alpha, omega, T, sigma2, quenched) -> _Points:
+    """The state at t = T: m = 0, v the marginal variance, each point's branch from its margin.
+
+    Points that start on the boundary take the branch that both flows leave it towards
+    (``dmf._Model.decide``), else go per point; so do captures at the start."""
+    n = alpha.size
+    y = np.empty((2, n))
+    y[0], y[1] = 0.0, float(G.start_variance(flow.p.a(T), flow.p.Gamma(T, sigma2)))
+    finite = np.isfinite(alpha)
+    h_now = flow.margin(T, y[0], y[1], alpha)
+    pts = _Points(alpha, omega, y, h_now, h_now > H_TOL, np.full(n, np.nan), np.zeros(n, dtype=int),
+                  np.zeros(n, dtype=bool), finite & (np.abs(h_now) <= H_TOL), np.ones(n, dtype=bool))
+    if pts.handoff.any():  # starts on the boundary (alpha = 0 at large T)
+        k = np.flatnonzero(pts.handoff)
+        hG, hC = flow.margin_rates(T, y[0, k], y[1, k], alpha[k], omega[k])
+        to_c, to_g = (hG > 0) & (hC >= 0), (hG < 0) & (hC < 0)  # hC = 0: sliding with lambda = 0 is F_C
+        pts.in_c[k] = to_c
+        pts.handoff[k] = ~(to_c | to_g)
+        tangent = k[to_c & (hC == 0)]  # dmf labels these S at T and switches to C there at once
+        pts.t_switch[tangent], pts.n_switches[tangent] = T, 1
+    pts.live = ~pts.handoff
+    _mark_frozen(flow, pts, T, quenched)
+    return pts
+
+
+def _mark_frozen(flow, pts: _Points, t, quenched) -> None:
+    """Flag live points in a frozen branch G at t; with omega(t) < 0 there they are captured by a
+    wrong class (quenched only), which the per-point integrator follows."""
+    frozen_g = pts.live & ~pts.in_c & (pts.omega != 0) & pts.finite & flow.frozen_in_g(t, pts.y[0], pts.y[1],
+                                                                                       pts.alpha)
+    pts.g_frozen |= frozen_g
+    capture = frozen_g & (_omega_at(pts.omega, t) < 0) & quenched
+    pts.live &= ~capture
+    pts.handoff |= capture
+
+
+def _first_step(flow, T) -> float:
+    """The first (negative) step from T: 1e-3 of the horizon, within the process's time range."""
+    h = -min(1e-3 * max(T, 1.0), 0.5 * T)
+    if math.isfinite(flow.p.t_max):
+        h = -min(-h, 1e-2 * (flow.p.t_max - T))
+    return h
+
+
+def _march(flow, pts: _Points, T, rtol, atol_y, quenched, progress) -> tuple[int, int]:
+    """Adaptive Dormand-Prince steps from T down to 0 for all live points together, switching
+    points at their margin's sign changes; returns (accepted, rejected) step counts."""
+    t, h = T, _first_step(flow, T)
+    f0 = flow.rhs(t, pts.y, pts.in_c, pts.omega, pts.alpha)
+    steps = rejected = 0
+    done_units = 0
+    scale_T = math.log1p(T)
+    while t > 0.0:
+        if steps + rejected > _MAX_STEPS:
+            raise ConvergenceError(f"vectorised DMF: more than {_MAX_STEPS} steps (t = {t:.6g})")
+        if not pts.live.any():
+            break
+        if t + h <= 0.0:
+            h = -t
+        with np.errstate(all="ignore"):
+            y_new, K, err = _dp_step(flow, t, pts.y, h, pts.in_c, pts.omega, pts.alpha, f0)
+            scale = atol_y + rtol * np.maximum(np.abs(pts.y), np.abs(y_new))
+            ratio = np.max(np.abs(err) / scale, axis=0)
+        ratio = np.where(pts.live, ratio, 0.0)
+        bad = pts.live & ~np.isfinite(ratio)
+        if np.any(bad):  # a point blew up: the reference integrator decides it
+            pts.live &= ~bad
+            pts.handoff |= bad
+            continue
+        err_norm = float(np.max(ratio)) if np.any(pts.live) else 0.0
+        if err_norm > 1.0:
+            rejected += 1
+            h *= max(0.2, 0.9 * err_norm ** -0.2)
+            if -h < _MIN_STEP_FRACTION * max(t, 1.0):  # stuck on a few points: hand them on
+                stuck = pts.live & (ratio > 1.0)
+                pts.live &= ~stuck
+                pts.handoff |= stuck
+                h = -_MIN_STEP_FRACTION * max(t, 1.0) * 1e3
+            continue
+        t_new = t + h if t + h > 1e-300 else 0.0
+        steps += 1
+        f0 = _accept(flow, pts, t, h, t_new, K, y_new)
+        _mark_frozen(flow, pts, t_new, quenched)
+        t = t_new
+        h *= min(5.0, 0.9 * err_norm ** -0.2) if err_norm > 0 else 5.0
+        if progress is not None:
+            units = int(1000 * (1 - math.log1p(t) / scale_T))
+            progress.update(units - done_units)
+            done_units = units
+    return steps, rejected
+
+
+def _accept(flow, pts: _Points, t, h, t_new, K, y_new) -> np.ndarray:
+    """Take an accepted step: switch the points whose margin changed sign against their branch
+    (a start on the boundary is not a crossing until it leaves it); return the next step's f0."""
+    h_new = flow.margin(t_new, y_new[0], y_new[1], pts.alpha)
+    h_now, in_c = pts.h_now, pts.in_c
+    crossing = pts.live & pts.finite & np.where(in_c, (h_new < 0) & (h_now >= 0), (h_new > 0) & (h_now <= 0))
+    f0 = K[6]
+    if np.any(crossing):
+        idx = np.flatnonzero(crossing)
+        y_new, h_new, f_sub = _switch_points(flow, idx, t, h, t_new, pts.y, K, y_new, h_now, h_new, pts.alpha,
+                                             pts.omega, in_c, pts.t_switch, pts.n_switches, pts.g_frozen, pts.live,
+                                             pts.handoff)
+        f0[:, idx] = f_sub
+    pts.y, pts.h_now = y_new, h_new
+    return f0
+
+
 def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T=None, rtol=RTOL, atol=ATOL,
                      progress=None, slope=None, quenched=True, rule=None) -> PointsResult:
     """Integrate N = len(alpha) DMF trajectories (constant omega each) together; see the module doc.
@@ -188,92 +317,11 @@ def integrate_points(alpha, omega, sigma2=1.0, *, sampler="sde", process="ou", T
         omega = AffineOmega(omega, slope)
     flow = Flow(sigma2, sampler, process, quenched=quenched, rule=rule)
     atol_y = dmf.state_atol(atol, sigma2)[:, None]  # v's tolerance scales with sigma2
-    n = alpha.size
-    y = np.empty((2, n))
-    y[0], y[1] = 0.0, float(G.start_variance(flow.p.a(T), flow.p.Gamma(T, sigma2)))
-    finite = np.isfinite(alpha)
-    h_now = flow.margin(T, y[0], y[1], alpha)
-    in_c = h_now > H_TOL
-    t_switch = np.full(n, np.nan)
-    n_switches = np.zeros(n, dtype=int)
-    handoff = finite & (np.abs(h_now) <= H_TOL)  # starts on the boundary (alpha = 0 at large T)
-    if handoff.any():  # both flows leave the boundary on one side: that branch (dmf._Model.decide); else per point
-        k = np.flatnonzero(handoff)
-        hG, hC = flow.margin_rates(T, y[0, k], y[1, k], alpha[k], omega[k])
-        to_c, to_g = (hG > 0) & (hC >= 0), (hG < 0) & (hC < 0)  # hC = 0: sliding with lambda = 0 is F_C
-        in_c[k] = to_c
-        handoff[k] = ~(to_c | to_g)
-        tangent = k[to_c & (hC == 0)]  # dmf labels these S at T and switches to C there at once
-        t_switch[tangent], n_switches[tangent] = T, 1
-    g_frozen = np.zeros(n, dtype=bool)
-    live = ~handoff
-    nonzero = omega != 0
-    g_frozen |= live & ~in_c & nonzero & finite & flow.frozen_in_g(T, y[0], y[1], alpha)
-    handoff |= g_frozen & (_omega_at(omega, T) < 0) & quenched  # a capture at the start: per point
-    live &= ~handoff
-
-    t = T
-    h = -min(1e-3 * max(T, 1.0), 0.5 * T)
-    if math.isfinite(flow.p.t_max):
-        h = -min(-h, 1e-2 * (flow.p.t_max - T))
-    f0 = flow.rhs(t, y, in_c, omega, alpha)
-    steps = rejected = 0
-    done_units = 0
-    scale_T = math.log1p(T)
-    while t > 0.0:
-        if steps + rejected > _MAX_STEPS:
-            raise ConvergenceError(f"vectorised DMF: more than {_MAX_STEPS} steps (t = {t:.6g})")
-        if not live.any():
-            break
-        if t + h <= 0.0:
-            h = -t
-        with np.errstate(all="ignore"):
-            y_new, K, err = _dp_step(flow, t, y, h, in_c, omega, alpha, f0)
-            scale = atol_y + rtol * np.maximum(np.abs(y), np.abs(y_new))
-            ratio = np.max(np.abs(err) / scale, axis=0)
-        ratio = np.where(live, ratio, 0.0)
-        bad = live & ~np.isfinite(ratio)
-        if np.any(bad):  # a point blew up: the reference integrator decides it
-            live &= ~bad
-            handoff |= bad
-            continue
-        err_norm = float(np.max(ratio)) if np.any(live) else 0.0
-        if err_norm > 1.0:
-            rejected += 1
-            h *= max(0.2, 0.9 * err_norm ** -0.2)
-            if -h < _MIN_STEP_FRACTION * max(t, 1.0):  # stuck on a few points: hand them on
-                stuck = live & (ratio > 1.0)
-                live &= ~stuck
-                handoff |= stuck
-                h = -_MIN_STEP_FRACTION * max(t, 1.0) * 1e3
-            continue
-        t_new = t + h if t + h > 1e-300 else 0.0
-        steps += 1
-        h_new = flow.margin(t_new, y_new[0], y_new[1], alpha)
-        # a sign change against the branch (a start on the boundary is not a crossing until it leaves it)
-        crossing = live & finite & np.where(in_c, (h_new < 0) & (h_now >= 0), (h_new > 0) & (h_now <= 0))
-        if np.any(crossing):
-            idx = np.flatnonzero(crossing)
-            y_new, h_new, f_sub = _switch_points(flow, idx, t, h, t_new, y, K, y_new, h_now, h_new, alpha, omega, in_c,
-                                                 t_switch, n_switches, g_frozen, live, handoff)
-        f0 = K[6]
-        if np.any(crossing):
-            f0[:, idx] = f_sub
-        frozen_g = live & ~in_c & nonzero & finite & flow.frozen_in_g(t_new, y_new[0], y_new[1], alpha)
-        g_frozen |= frozen_g
-        capture = frozen_g & (_omega_at(omega, t_new) < 0) & quenched  # negative guidance in a frozen G: captured
-        live &= ~capture
-        handoff |= capture
-        t, y, h_now = t_new, y_new, h_new
-        h *= min(5.0, 0.9 * err_norm ** -0.2) if err_norm > 0 else 5.0
-        if progress is not None:
-            units = int(1000 * (1 - math.log1p(t) / scale_T))
-            progress.update(units - done_units)
-            done_units = units
-
-    result = PointsResult(alpha, w0, sigma2, sampler, process, T, y[0].copy(), y[1].copy(), t_switch, n_switches,
-                          in_c.copy(), g_frozen, handoff.copy(), steps=steps, rejected=rejected, slope=slope,
-                          quenched=bool(quenched), rule=flow.rule)
+    pts = _start(flow, alpha, omega, T, sigma2, quenched)
+    steps, rejected = _march(flow, pts, T, rtol, atol_y, quenched, progress)
+    result = PointsResult(alpha, w0, sigma2, sampler, process, T, pts.y[0].copy(), pts.y[1].copy(), pts.t_switch,
+                          pts.n_switches, pts.in_c.copy(), pts.g_frozen, pts.handoff.copy(), steps=steps,
+                          rejected=rejected, slope=slope, quenched=bool(quenched), rule=flow.rule)
     _run_handoffs(result)
     return result
 
