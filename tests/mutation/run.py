@@ -85,9 +85,13 @@ MUTANTS = [
       "the vectorised scheme itself never sees a second switch: none was found at constant omega",
       ("tests/test_rare_paths.py",), origin="issue-survivor"),
     M("frozen_derivatives_annealed", "numerics/model/rates.py",
-      "        for arr, n in zip(out, names):\n", "        for arr, n in zip(out[:1], names[:1]):\n",
+      'for arr, fn in zip(out, G.WRONG_CLASS_RATE["frozen"]):', 'for arr, fn in zip(out[:1], G.WRONG_CLASS_RATE["frozen"][:1]):',
       "frozen-branch partial derivatives of phi dropped (the annealed ones used)", ("tests/test_rare_paths.py",),
       origin="issue-survivor"),
+    M("frozen_kappa_annealed", "numerics/model/rates.py",
+      "        kappa[frozen] = G.kappa_frozen(", "        kappa[frozen] = G.kappa_annealed(fq, fa, fG) + 0 * G.kappa_frozen(",
+      "branch G keeps the annealed coefficient kappa where the wrong classes are frozen (issue 17 undone)",
+      ("tests/test_frozen_g.py",)),
     M("filippov_weights_swapped", "numerics/meanfield/flow.py",
       "return lam * gm + (1 - lam) * cm, lam * gv + (1 - lam) * cv",
       "return (1 - lam) * gm + lam * cm, (1 - lam) * gv + lam * cv",
@@ -103,14 +107,14 @@ MUTANTS = [
       "Ito term of the v drift doubled (theory, regenerated)", ("tests/test_dmf.py",), regenerate=True,
       origin="issue-killed"),
     M("theory_branch_G_posterior_sign", "theory/dmf.py",
-      "M = {k: posterior_mean_coefficient() * val", "M = {k: -posterior_mean_coefficient() * val",
+      "M = {b: k * val for b, val in X.items()}", "M = {b: -k * val for b, val in X.items()}",
       "sign of the branch-G posterior mean flipped (theory, regenerated)", ("tests/test_dmf.py",),
       regenerate=True, origin="issue-killed"),
     M("generated_drift_omega_flipped", "numerics/_generated.py",
       "def drift_G_sde_m(m, v, a, Gamma, f, g2, omega):\n", "def drift_G_sde_m(m, v, a, Gamma, f, g2, omega):\n    omega = -omega\n",
       "omega flipped in a generated drift", ("tests/test_dmf.py",), origin="issue-killed"),
     M("frozen_branch_value_dropped", "numerics/model/rates.py",
-      "        for arr, n in zip(out, names):\n", "        for arr, n in zip(out[:0], names):\n",
+      'for arr, fn in zip(out, G.WRONG_CLASS_RATE["frozen"]):', 'for arr, fn in zip(out[:0], G.WRONG_CLASS_RATE["frozen"]):',
       "frozen branch of phi dropped (the annealed value used everywhere)", ("tests/test_free_energy.py",),
       origin="issue-killed"),
     M("cli_grid_off_by_one", "numerics/model/params.py",
@@ -266,7 +270,7 @@ def anchor_count(m: Mutant) -> int:
 
 
 def _pytest_args(tests: list[str], extra: list[str]) -> list[str]:
-    return ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *extra, *tests]
+    return ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", *extra, *tests]  # workers run in parallel
 
 
 def run_mutant(w: Worker, m: Mutant, tests: list[str], extra: list[str], timeout: float) -> dict:
