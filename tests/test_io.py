@@ -133,26 +133,33 @@ def test_unusable_file_is_refused(tmp_path, path, word):
 SLOW_WRITER = textwrap.dedent("""
     import sys, time
     from cfg_distortion import io
-    folder, tag = sys.argv[1], sys.argv[2]
+    folder, tag, first_pause = sys.argv[1], sys.argv[2], float(sys.argv[3])
     out = io.OutputSet(folder, {names!r})
     print("ready", flush=True)
     with out:
-        for n in {names!r}:
+        for i, n in enumerate({names!r}):
             out.path(n).write_text(tag + " " + n + "\\n")
-            time.sleep(0.05)
+            if i == 0:
+                print("first written", flush=True)
+            time.sleep(first_pause if i == 0 else 0.05)
 """).format(names=NAMES)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_while_writing_leaves_old_or_new_set(tmp_path, sig):
-    """Interrupts at spread-out moments of a slow writer: never a mix, never a temporary left."""
+    """Interrupts at spread-out moments of a slow writer: never a mix, never a temporary left. The
+    first interrupt is sent once the writer has written its first file and pauses for 2 s, so that
+    at least one lands inside the writing however loaded the machine is; the others at spread-out
+    delays after the start."""
     _write_set(tmp_path, "old")
     outcomes = set()
     for k in range(6):
         before = _state(tmp_path)
-        p = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(tmp_path), f"new{k}"],
+        p = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(tmp_path), f"new{k}", "2" if k == 0 else "0.05"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert p.stdout.readline().strip() == "ready"
+        if k == 0:
+            assert p.stdout.readline().strip() == "first written"
         time.sleep(0.04 * k)
         p.send_signal(sig)
         p.communicate(timeout=30)
