@@ -16,7 +16,8 @@ README = (REPO / "README.md").read_text()
 CLI_ONLY = {"files", "plot", "plots", "csv", "figure", "seconds", "timings"}  # where the CLI wrote files, wall time
 
 # README command -> the same question through the API (cheap ones; the README's phase-diagram
-# grids and validate are exercised at small size below and in the slow suite)
+# grids and validate are exercised at small size below and in the slow suite, and so are the
+# examples marked slow here)
 EXAMPLES = [
     ("cfg-distortion critical --sigma2 1 --t 0.5", lambda: cd.alpha_c(0.5, sigma2=1)),
     ("cfg-distortion critical --sigma2 0.25 --alpha 0.5 --process ve --json",
@@ -36,8 +37,10 @@ EXAMPLES = [
      lambda: cd.simulate(20, alpha=0.3, omega=3, sigma2=1)),
     ("cfg-distortion simulate --d 20 --K 1000 --schedule piecewise:inf:3,1.2:-1,0.4:0 --sigma2 1 --json",
      lambda: cd.simulate(20, K=1000, schedule="piecewise:inf:3,1.2:-1,0.4:0", sigma2=1)),
-    ("cfg-distortion finite-d --d 20 --alpha 0.3 --omega 3 --sigma2 1 --json",
-     lambda: cd.finite_d(20, alpha=0.3, omega=3, sigma2=1)),
+    # 2 x 5 s of CPU at its default paths and steps; finite-d's API and CLI are compared by value at a
+    # smaller size in test_json_contract::test_finite_d
+    pytest.param("cfg-distortion finite-d --d 20 --alpha 0.3 --omega 3 --sigma2 1 --json",
+                 lambda: cd.finite_d(20, alpha=0.3, omega=3, sigma2=1), marks=pytest.mark.slow),
 ]
 
 
