@@ -1433,6 +1433,29 @@ RULE_DRIFTS = {
 }
 
 
+# (dm/dtau, dv/dtau) of branch G with the wrong-class coefficient kappa an argument (frozen G: kappa_eff), by sampler
+KAPPA_DRIFTS = {
+    'sde': (drift_Gk_sde_m, drift_Gk_sde_v),
+    'ode': (drift_Gk_ode_m, drift_Gk_ode_v),
+}
+
+
+# slope of the finite-d exact step in m with the exact finite-K wrong-class mean, by sampler
+FINITE_K_STEP_SLOPE = {
+    'sde': fk_step_sde_slope,
+    'ode': fk_step_ode_slope,
+}
+
+
+# (dm/dtau, dv/dtau, dr/dtau) of the two-class problem after a capture, by (branch, sampler)
+CAPTURE_DRIFTS = {
+    ('W', 'sde'): (capture_drift_W_sde_m, capture_drift_W_sde_v, capture_drift_W_sde_r),
+    ('W', 'ode'): (capture_drift_W_ode_m, capture_drift_W_ode_v, capture_drift_W_ode_r),
+    ('C', 'sde'): (capture_drift_C_sde_m, capture_drift_C_sde_v, capture_drift_C_sde_r),
+    ('C', 'ode'): (capture_drift_C_ode_m, capture_drift_C_ode_v, capture_drift_C_ode_r),
+}
+
+
 # (A, B) of the prediction P = A s + B x of a space, by space
 PREDICTION_COEF = {
     'eps': (prediction_coef_score_eps, prediction_coef_x_eps),

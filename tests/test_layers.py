@@ -184,3 +184,19 @@ def test_the_theory_note_exists_and_is_cited():
 
     for path, name in re.findall(r"`(tests/test_\w+\.py)::(test_\w+)", text):
         assert f"def {name}(" in (REPO / path).read_text(), f"{path}::{name}"
+
+
+def test_no_generated_function_is_looked_up_by_a_built_name():
+    """Callers use the generated lookup tables (DRIFTS, KAPPA_DRIFTS, CAPTURE_DRIFTS, ...), never
+    getattr of a name assembled from strings, which a renamed generated function would break at run time."""
+    built = []
+    for name, path in MODULES.items():
+        if name.endswith("_generated"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+                    and len(node.args) >= 2 and isinstance(node.args[1], ast.JoinedStr)
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id in ("G", "_generated")):
+                built.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert built == []
+

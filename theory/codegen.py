@@ -226,6 +226,14 @@ def lookup_tables(names: list[str]) -> list[tuple[str, str, dict]]:
          table(r"fd_step_([a-z]+)_slope", [lambda n: n.replace("_slope", "_shift")])),
         ("RULE_DRIFTS", "(dm/dtau, dv/dtau) of a guidance rule form, by (rule form, branch, sampler)",
          table(r"rule_([a-z_]+)_([GC])_([a-z]+)_m", [lambda n: n[:-1] + "v"])),
+        ("KAPPA_DRIFTS", "(dm/dtau, dv/dtau) of branch G with the wrong-class coefficient kappa an argument "
+         "(frozen G: kappa_eff), by sampler",
+         table(r"drift_Gk_([a-z]+)_m", [lambda n: n[:-1] + "v"])),
+        ("FINITE_K_STEP_SLOPE", "slope of the finite-d exact step in m with the exact finite-K wrong-class mean, "
+         "by sampler",
+         {s: f"fk_step_{s}_slope" for s in ("sde", "ode")}),
+        ("CAPTURE_DRIFTS", "(dm/dtau, dv/dtau, dr/dtau) of the two-class problem after a capture, by (branch, sampler)",
+         table(r"capture_drift_([A-Z])_([a-z]+)_m", [lambda n: n[:-1] + "v", lambda n: n[:-1] + "r"])),
         ("PREDICTION_COEF", "(A, B) of the prediction P = A s + B x of a space, by space",
          table(r"prediction_coef_score_([a-z0-9]+)", [lambda n: n.replace("_score_", "_x_")])),
     ]

@@ -214,7 +214,7 @@ def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampl
 
     rng = np.random.default_rng(seed)
     table_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    fk_slope = getattr(G, f"fk_step_{sampler}_slope")
+    fk_slope = G.FINITE_K_STEP_SLOPE[sampler]
     s0 = float(G.start_variance(a[0], Gm[0]))
     m = math.sqrt(s0 / d) * rng.standard_normal(paths)  # x_T . mu_c / d with |mu_c|^2 = d
     r2 = s0 * 2.0 * rng.standard_gamma((d - 1) / 2.0, paths) if d > 1 else np.zeros(paths)  # |x_perp|^2

@@ -258,8 +258,7 @@ class _Model:
     def capture_drift(self, branch, t, y, nu):
         m, v, w = self._args(t, y)
         a, Gm, f, g2 = self.flow.coeffs(t)
-        return np.array([getattr(G, f"capture_drift_{branch}_{self.sampler}_{k}")(m, v, float(y[2]), nu, a, Gm, f,
-                                                                                     g2, w) for k in "mvr"],
+        return np.array([fn(m, v, float(y[2]), nu, a, Gm, f, g2, w) for fn in G.CAPTURE_DRIFTS[(branch, self.sampler)]],
                         dtype=float)
 
     def capture_margin(self, t, y, nu):

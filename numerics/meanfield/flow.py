@@ -58,7 +58,7 @@ class Flow:
         self.rule = parse_rule(rule)
         if self.rule.is_cfg:
             self.fns = {b: G.DRIFTS[(b, sampler)] for b in "GC"}
-            self.fns_kappa = (getattr(G, f"drift_Gk_{sampler}_m"), getattr(G, f"drift_Gk_{sampler}_v"))
+            self.fns_kappa = G.KAPPA_DRIFTS[sampler]
         else:  # a guidance rule of theory/rules.py: its drifts also take b_t (and kappa in G) and its parameters
             self.fns = self.rule.drift_functions(sampler)
             self.fns_kappa = self.fns["G"]
