@@ -204,6 +204,24 @@ def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampl
     V.budget("the finite-d theory", f"steps x paths = {steps} x {paths}", 8.0 * 10 * (paths + steps),
              steps * (3e-8 * paths + 2e-5))
 
+    m, r2, (a_end, Gm_end), steps_taken = _evolve(d, K, alpha_d, sched, sigma2, sampler, process, T, paths, steps,
+                                                  seed, wrong_classes, replicas, progress)
+    v = r2 / d
+    hit = G.finite_d_margin(m, v, a_end, Gm_end, alpha_d) > 0
+    sd = lambda x: float(np.std(x, ddof=1))  # noqa: E731
+    V.finite_result("finite-d theory", m_mean=m.mean(), v_mean=v.mean(), m_sd=sd(m), v_sd=sd(v))
+    return FiniteDResult(
+        m_mean=float(m.mean()), m_sd=sd(m), m_sem=sd(m) / math.sqrt(paths),
+        v_mean=float(v.mean()), v_sd=sd(v), v_sem=sd(v) / math.sqrt(paths),
+        classified_fraction=float(hit.mean()), d=d, K=K, alpha_d=alpha_d,
+        paths=paths, steps=steps, steps_taken=steps_taken, alpha=None if alpha is None else float(alpha),
+        omega=omega, schedule=sched.spec, sigma2=sigma2, sampler=sampler, process=process, seed=seed, T=float(T),
+        wrong_classes=wrong_classes)
+
+
+def _evolve(d, K, alpha_d, sched, sigma2, sampler, process, T, paths, steps, seed, wrong_classes, replicas, progress):
+    """The paths' (m, |x_perp|^2) from t = T down to 0 by the exact steps of the effective theory;
+    returns (m, r2, (a_0, Gamma_0), steps taken)."""
     p = get_process(process)
     times = time_grid(process, T, steps, sched.breakpoints)
     omegas = sched(0.5 * (times[:-1] + times[1:]))
@@ -244,14 +262,4 @@ def solve(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, sampl
         bar.update()
     bar.close()
 
-    v = r2 / d
-    hit = G.finite_d_margin(m, v, a[-1], Gm[-1], alpha_d) > 0
-    sd = lambda x: float(np.std(x, ddof=1))  # noqa: E731
-    V.finite_result("finite-d theory", m_mean=m.mean(), v_mean=v.mean(), m_sd=sd(m), v_sd=sd(v))
-    return FiniteDResult(
-        m_mean=float(m.mean()), m_sd=sd(m), m_sem=sd(m) / math.sqrt(paths),
-        v_mean=float(v.mean()), v_sd=sd(v), v_sem=sd(v) / math.sqrt(paths),
-        classified_fraction=float(hit.mean()), d=d, K=K, alpha_d=alpha_d,
-        paths=paths, steps=steps, steps_taken=len(omegas), alpha=None if alpha is None else float(alpha),
-        omega=omega, schedule=sched.spec, sigma2=sigma2, sampler=sampler, process=process, seed=seed, T=float(T),
-        wrong_classes=wrong_classes)
+    return m, r2, (a[-1], Gm[-1]), len(omegas)
