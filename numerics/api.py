@@ -589,9 +589,9 @@ def equations(which=None) -> Equations:
     groups = EQ.groups()
     for group in groups:  # a group: build only that one
         if group.key == which:
-            return Equations(list(group.build()))
+            return Equations(list(EQ.built(group.key)))
     for group in groups:  # a label: build the groups in order until it turns up
-        for e in group.build():
+        for e in EQ.built(group.key):
             if e.label == which:
                 return Equations([e])
     keys = ", ".join(g.key for g in groups)

@@ -15,13 +15,16 @@ from cfg_distortion.theory import free_energy as F
 from cfg_distortion.theory.symbols import Gamma, a, lam, n, s
 from cfg_distortion.theory.writing import VERIFY
 
+# every equation is built once per process (~20 s of CPU): these tests share one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("equations")
+
 
 @pytest.fixture
 def fresh_equations():
     """Clear the cached equations before and after a test that changes theory/ in memory."""
-    EQ.grouped.cache_clear()
+    EQ.clear_cache()
     yield
-    EQ.grouped.cache_clear()
+    EQ.clear_cache()
 
 
 def test_equation_count_and_unique_labels():
@@ -93,7 +96,7 @@ def test_derive_check_fails_after_a_theory_change(repo, monkeypatch, capsys, fre
     """A changed result in theory/ (phi_annealed shifted, in memory) makes --check fail, one line per file."""
     original = F.phi_annealed()
     monkeypatch.setattr(F, "phi_annealed", lambda: original + sp.Rational(1, 7))
-    EQ.grouped.cache_clear()
+    EQ.clear_cache()
     status = main(["derive", "--check", "--dir", str(repo / "derivations")])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1

@@ -23,8 +23,8 @@ from .derivations import DOCUMENTS
 from .symbols import latex_names
 from .writing import DISPLAY_NAMES, Equation, Group
 
-__all__ = ["Equation", "Group", "groups", "grouped", "all_equations", "by_label", "expr_latex", "layout",
-           "equation_lines", "markdown_equation", "latex_equation", "latex_document", "markdown_document"]
+__all__ = ["Equation", "Group", "groups", "built", "clear_cache", "grouped", "all_equations", "by_label",
+           "expr_latex", "layout", "equation_lines", "markdown_equation", "latex_equation", "latex_document", "markdown_document"]
 
 LINE_WIDTH = 40  # displayed characters per line (see _visual_width) before a sum is broken
 
@@ -136,9 +136,24 @@ def groups() -> list[Group]:
 
 
 @cache
+def built(key: str) -> tuple[Equation, ...]:
+    """The equations of one group, built once per process (``cd.equations(KEY)`` needs no other)."""
+    for g in groups():
+        if g.key == key:
+            return tuple(g.build())
+    raise KeyError(key)
+
+
+def clear_cache() -> None:
+    """Forget every built equation (after theory/ changed in memory, as a test does)."""
+    built.cache_clear()
+    grouped.cache_clear()
+
+
+@cache
 def grouped() -> tuple[tuple[Group, tuple[Equation, ...]], ...]:
     """Each group with its equations; labels are checked to be unique."""
-    out = tuple((g, tuple(g.build())) for g in groups())
+    out = tuple((g, built(g.key)) for g in groups())
     labels = [e.label for _, eqs in out for e in eqs]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
