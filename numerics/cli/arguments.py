@@ -53,9 +53,11 @@ def add_plot(p, what: str):
     p.add_argument("--plot", action="store_true", help=f"also draw the figure {what} in --out DIR")
 
 
-RULE_GRAMMAR = "cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO] | zero-star | autoguidance:SIGMA2_BAD"  # model.rules.GRAMMAR
+RULE_GRAMMAR = ("cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO[,BETA]] | zero-star | "
+                "autoguidance:SIGMA2_BAD")  # model.rules.GRAMMAR
 RULE_HELP = (f"guidance rule: {RULE_GRAMMAR} (0 <= PHI <= 1, SPACE = eps|v, default v; RHO > 0 the per-coordinate "
-             "norm threshold, none by default; SIGMA2_BAD > 0) (default: cfg)")
+             "norm threshold or none (default); -1 < BETA < 1 APG's momentum, simulate only; SIGMA2_BAD > 0) "
+             "(default: cfg)")
 
 
 def add_rule(p):

@@ -58,11 +58,12 @@ def simulate_gaussian_limit(rule=None, omega=0.0, sigma2=1.0, *, d=2000, n=200, 
     mu_c *= math.sqrt(d / float(mu_c @ mu_c))  # |mu_c|^2 = d, as the DMF's m = 1
     x = rng.standard_normal((n, d)) * math.sqrt(float(G.start_variance(p.a(T), p.Gamma(T, sigma2))))
     times = time_grid(process, T, steps)
+    state = {}  # the rule's memory across steps (APG's momentum buffer)
     for t, s in zip(times[:-1], times[1:]):
         a, Gamma = float(p.a(t)), float(p.Gamma(t, sigma2))
         # K -> infinity: the posterior mean of a centroid drawn from N(0, I) given x = a mu + N(0, Gamma),
         # so that the unconditional score is that of N(0, (Gamma + a^2) I)
-        C = guided_centroid(rule, x, mu_c, a * x / (Gamma + a * a), p, t, sigma2, omega)
+        C = guided_centroid(rule, x, mu_c, a * x / (Gamma + a * a), p, t, sigma2, omega, state)
         kx, kC, var = _step_coefficients(p, sampler, t, s, sigma2)
         x = kx * x + kC * C
         if var > 0:

@@ -29,8 +29,10 @@ def _row_dot(P, Q):
     return np.einsum("nd,nd->n", P, Q)[:, None]
 
 
-def guided_prediction(rule: Rule, Pc: np.ndarray, Pu: np.ndarray, omega: float) -> np.ndarray:
-    """The rule on per-sample predictions (rows), omega = guidance scale - 1."""
+def guided_prediction(rule: Rule, Pc: np.ndarray, Pu: np.ndarray, omega: float, state: dict | None = None
+                      ) -> np.ndarray:
+    """The rule on per-sample predictions (rows), omega = guidance scale - 1. ``state``: the
+    rule's memory across model evaluations (APG's momentum buffer), a dict the caller keeps."""
     cfg = (1.0 + omega) * Pc - omega * Pu
     if rule.family in ("cfg", "autoguidance"):
         return cfg
@@ -39,6 +41,12 @@ def guided_prediction(rule: Rule, Pc: np.ndarray, Pu: np.ndarray, omega: float) 
         return (rule.phi * k + (1.0 - rule.phi)) * cfg
     if rule.family == "apg":
         delta = Pc - Pu
+        if rule.has_momentum:  # B_k = Delta_k + beta B_{k-1}, then Delta <- B_k (diffusers MomentumBuffer)
+            if state is None:
+                raise ValueError(f"rule {rule.spec}: the momentum buffer needs a state kept across steps")
+            if "apg_buffer" in state:
+                delta = delta + rule.beta * state["apg_buffer"]
+            state["apg_buffer"] = delta
         if rule.rho is not None:
             r = rule.rho * math.sqrt(Pc.shape[1])
             norm = np.sqrt(_row_dot(delta, delta))
@@ -52,9 +60,10 @@ def guided_prediction(rule: Rule, Pc: np.ndarray, Pu: np.ndarray, omega: float) 
     raise ValueError(f"unknown rule family {rule.family!r}")
 
 
-def guided_centroid(rule: Rule, x, mu_c, m_post, p, t: float, sigma2: float, omega: float):
+def guided_centroid(rule: Rule, x, mu_c, m_post, p, t: float, sigma2: float, omega: float, state=None):
     """C with guided score -(x - a C)/Gamma at time t; ``m_post`` the posterior-mean centroid
-    sum_k w_k mu_k (n x d), so that the unconditional score is -(x - a m_post)/Gamma."""
+    sum_k w_k mu_k (n x d), so that the unconditional score is -(x - a m_post)/Gamma; ``state``
+    as in :func:`guided_prediction` (one model evaluation per call)."""
     a, b, f, g2 = float(p.a(t)), float(p.b(t)), float(p.f(t)), float(p.g2(t))
     Gamma = float(p.Gamma(t, sigma2))
     s_c = (a * mu_c - x) / Gamma
@@ -63,6 +72,6 @@ def guided_centroid(rule: Rule, x, mu_c, m_post, p, t: float, sigma2: float, ome
         s_u = (a * mu_c - x) / float(p.Gamma(t, rule.sigma2_bad))
     coef_score, coef_x = G.PREDICTION_COEF[rule.space]
     A, B = float(coef_score(a, b, f, g2)), float(coef_x(a, b, f, g2))
-    P_g = guided_prediction(rule, A * s_c + B * x, A * s_u + B * x, omega)
+    P_g = guided_prediction(rule, A * s_c + B * x, A * s_u + B * x, omega, state)
     s_g = (P_g - B * x) / A
     return (x + Gamma * s_g) / a

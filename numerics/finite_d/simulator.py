@@ -302,6 +302,7 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
             bar = tqdm(total=len(omegas), desc="simulate", unit="step", disable=None if progress else True,
                        delay=2.0, leave=False)
             prev = None  # (pull, clock) at the previous step's start, for the order-2 extrapolation
+            rule_state = {}  # the rule's memory across steps (APG's momentum buffer)
             for t, s, w in zip(times[:-1], times[1:], omegas):
                 w = float(w)
                 if w == 0.0:
@@ -318,7 +319,7 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
                         C *= G.frozen_coef_post(w)
                         C += G.frozen_coef_target(w) * mu_c
                     else:  # a guidance rule on the exact per-sample predictions, with C the posterior mean
-                        C = guided_centroid(rule, x, mu_c, C, p, t, sigma2, w)
+                        C = guided_centroid(rule, x, mu_c, C, p, t, sigma2, w, rule_state)
                 kx, kC, var = _step_coefficients(p, sampler, t, s, sigma2)
                 x *= kx
                 x += kC * C

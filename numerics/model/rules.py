@@ -5,9 +5,11 @@ conditional sampler)::
 
     cfg                      linear CFG (default)
     rescale:PHI[,SPACE]      CFG-rescale, 0 <= PHI <= 1, SPACE = eps | v (default v)
-    apg:ETA[,RHO]            adaptive projected guidance without momentum; ETA the weight of the
-                             parallel part (1: cfg), RHO > 0 the per-coordinate norm threshold
-                             r / sqrt(d) (absent or 'none': no threshold)
+    apg:ETA[,RHO[,BETA]]     adaptive projected guidance; ETA the weight of the parallel part
+                             (1: cfg), RHO > 0 the per-coordinate norm threshold r / sqrt(d)
+                             (absent or 'none': no threshold), BETA the momentum of the running
+                             buffer (absent or 0: none; the simulator only, it depends on the
+                             step sequence)
     zero-star                CFG-Zero* (projection form) on the probability-flow velocity
     autoguidance:SIGMA2_BAD  the bad model is the same class with within-class variance SIGMA2_BAD > 0
 
@@ -26,7 +28,7 @@ from cfg_distortion.model import params as V
 
 FAMILIES = ("cfg", "rescale", "apg", "zero-star", "autoguidance")
 SPACES = ("eps", "v")  # of rescale (theory/rules.py RESCALE_SPACES)
-GRAMMAR = ("cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO] | zero-star | autoguidance:SIGMA2_BAD "
+GRAMMAR = ("cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO[,BETA]] | zero-star | autoguidance:SIGMA2_BAD "
            "(SPACE = eps|v, default v)")
 DEFAULT_RULES = ("cfg", "rescale:0.7", "apg:0", "zero-star", "autoguidance:2")
 
@@ -41,13 +43,17 @@ class Rule:
     eta: float | None = None
     rho: float | None = None
     sigma2_bad: float | None = None
+    beta: float | None = None  # APG momentum (None: no buffer)
 
     @property
     def spec(self) -> str:
         if self.family == "rescale":
             return f"rescale:{self.phi:g},{self.space}"
         if self.family == "apg":
-            return f"apg:{self.eta:g}" + ("" if self.rho is None else f",{self.rho:g}")
+            rho = "none" if self.rho is None else f"{self.rho:g}"
+            if self.beta is not None:
+                return f"apg:{self.eta:g},{rho},{self.beta:g}"
+            return f"apg:{self.eta:g}" + ("" if self.rho is None else f",{rho}")
         if self.family == "autoguidance":
             return f"autoguidance:{self.sigma2_bad:g}"
         return self.family
@@ -55,6 +61,11 @@ class Rule:
     @property
     def is_cfg(self) -> bool:
         return self.family == "cfg"
+
+    @property
+    def has_momentum(self) -> bool:
+        """APG with a momentum buffer: a function of the step sequence, not of (x, t) alone."""
+        return self.beta is not None
 
     @property
     def key(self) -> str | None:
@@ -74,6 +85,9 @@ class Rule:
     def drift_functions(self, sampler: str) -> dict:
         """branch -> (dm/dtau, dv/dtau) callables of (m, v, a, b, Gamma, f, g2, omega), with kappa
         (the wrong-class posterior mean M = kappa x: annealed, or kappa_eff where frozen) last in G."""
+        if self.has_momentum:
+            raise ValueError(f"rule {self.spec}: APG momentum BETA depends on the step sequence; it runs in the "
+                             "simulator only (simulate --rule), not in the mean field")
         out = {}
         for branch in "GC":
             fns = G.RULE_DRIFTS[(self.key, branch, sampler)]
@@ -122,15 +136,21 @@ def parse_rule(spec) -> Rule:
             raise ValueError(f"rule rescale SPACE must be one of {', '.join(SPACES)} (got {space!r})")
         return Rule("rescale", space, phi=phi)
     if name == "apg":
-        if not 1 <= len(args) <= 2:
-            raise ValueError(f"rule apg must be apg:ETA[,RHO] (got {spec!r})")
+        if not 1 <= len(args) <= 3:
+            raise ValueError(f"rule apg must be apg:ETA[,RHO[,BETA]] (got {spec!r})")
         eta = _number("ETA", args[0], "any real")
-        rho = None
-        if len(args) == 2 and args[1].lower() not in ("none", "inf"):
+        rho = beta = None
+        if len(args) >= 2 and args[1].lower() not in ("none", "inf"):
             rho = _number("RHO", args[1], "RHO > 0 or none")
             if rho <= 0:
                 raise ValueError(f"rule RHO must be > 0 or none (got {rho:g})")
-        return Rule("apg", "x0", eta=eta, rho=rho)
+        if len(args) == 3:
+            beta = _number("BETA", args[2], "-1 < BETA < 1")
+            if not -1 < beta < 1:
+                raise ValueError(f"rule BETA must satisfy -1 < BETA < 1 (got {beta:g}): the buffer's geometric sum "
+                                 "converges only there")
+            beta = None if beta == 0 else beta
+        return Rule("apg", "x0", eta=eta, rho=rho, beta=beta)
     if len(args) != 1:
         raise ValueError(f"rule autoguidance must be autoguidance:SIGMA2_BAD (got {spec!r})")
     s2 = _number("SIGMA2_BAD", args[0], "SIGMA2_BAD > 0")
