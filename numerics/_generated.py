@@ -1320,6 +1320,27 @@ def rule_autoguidance_C_ode_v(m, v, a, b, Gamma, f, g2, omega, sigma2_bad):
     return -v*(-Gamma*g2*omega + _x0*_x4 + _x1*_x4 + _x2*omega + _x2 + _x3*omega + _x3)/(Gamma*(_x0 + _x1))
 
 
+def autoguidance_final_m_sde(omega, sigma2, sigma2_bad):
+    """m(0) of autoguidance in closed form, sde sampler (any alpha; removable 0/0 at sigma2_bad = sigma2, and at omega = -1/2 for the sde)."""
+    return _broadcast(1, omega, sigma2, sigma2_bad)
+
+
+def autoguidance_final_v_sde(omega, sigma2, sigma2_bad):
+    """v(0) of autoguidance in closed form, sde sampler (any alpha; removable 0/0 at sigma2_bad = sigma2, and at omega = -1/2 for the sde)."""
+    _x0 = 2*omega
+    return sigma2_bad**(-_x0)*(-sigma2**(_x0 + 2)*sigma2_bad*(sigma2_bad**2/sigma2**2)**omega + sigma2**(_x0 + 3))/(sigma2*(_x0 + 1)*(sigma2 - sigma2_bad))
+
+
+def autoguidance_final_m_ode(omega, sigma2, sigma2_bad):
+    """m(0) of autoguidance in closed form, ode sampler (any alpha; removable 0/0 at sigma2_bad = sigma2, and at omega = -1/2 for the sde)."""
+    return _broadcast(1, omega, sigma2, sigma2_bad)
+
+
+def autoguidance_final_v_ode(omega, sigma2, sigma2_bad):
+    """v(0) of autoguidance in closed form, ode sampler (any alpha; removable 0/0 at sigma2_bad = sigma2, and at omega = -1/2 for the sde)."""
+    return sigma2*numpy.exp(omega*(numpy.log(sigma2) - numpy.log(sigma2_bad)))
+
+
 # the functions of each forward process, by process name and quantity
 PROCESS = {
     'ou': {

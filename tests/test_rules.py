@@ -268,3 +268,16 @@ def test_apg_momentum_tends_to_cfg_at_omega_over_one_minus_beta(beta):
         gaps.append(abs(sim.v_mean - tr.v_final))
         assert abs(sim.m_mean - tr.m_final) < 4 * sim.m_sem + 0.015
     assert gaps[1] < 4 * sim.v_sem + 0.006 and gaps[1] < gaps[0] + 2 * sim.v_sem
+
+
+@pytest.mark.parametrize("sampler", ["sde", "ode"])
+def test_autoguidance_final_moments_in_closed_form(sampler):
+    """The sympy closed form of autoguidance's m(0), v(0) (generated) against the numerical DMF
+    integration, at finite and infinite alpha (the drifts do not depend on the branch)."""
+    from cfg_distortion import _generated as G
+
+    for alpha, omega, sigma2, bad in ((math.inf, 3.0, 1.0, 2.0), (0.3, 1.5, 0.5, 3.0), (0.3, -0.3, 2.0, 4.0)):
+        tr = trajectory(alpha, omega, sigma2, sampler=sampler, rule=f"autoguidance:{bad}")
+        m0 = getattr(G, f"autoguidance_final_m_{sampler}")(omega, sigma2, bad)
+        v0 = getattr(G, f"autoguidance_final_v_{sampler}")(omega, sigma2, bad)
+        assert tr.m_final == pytest.approx(m0, abs=1e-7) and tr.v_final == pytest.approx(v0, rel=1e-6)

@@ -42,7 +42,7 @@ from functools import cache
 import sympy as sp
 
 from .dmf import BRANCHES, MU_C, SAMPLERS, X, _MU, _XP, _add, f, g2, guided_score_vector, score_drifts
-from .symbols import Gamma, a, b, m, omega, v
+from .symbols import Gamma, a, b, m, omega, sigma2, v
 from .symbols import kappa as KAPPA
 
 __all__ = ["phi", "eta", "rho", "sigma2_bad", "SPACES", "FAMILIES", "RuleForm", "RULE_FORMS", "space_coefficients",
@@ -277,6 +277,51 @@ def autoguidance_as_cfg_residual(branch: str, sampler: str) -> tuple[sp.Expr, sp
     return sp.simplify(dm - cm), sp.simplify(dv - cv)
 
 
+# ---------------------------------------------------------------- autoguidance in closed form
+
+
+@cache
+def autoguidance_final_moments(sampler: str) -> tuple[sp.Expr, sp.Expr]:
+    """(m(0), v(0)) of autoguidance for the OU process from the marginal start as T -> infinity.
+
+    Autoguidance never uses the unconditional model, so its drifts are the same in both branches
+    and linear in (m, v): the final moments hold at every alpha. m: m = a_t solves the m-drift
+    identically (both models are centred on mu_c) and the homogeneous part decays, so m(0) = 1.
+    v: d v / dt = k v - S (forward time) is solved by the integrating factor K = int_0^t k, as for
+    the Gaussian limit of cfg (:mod:`.gaussian_limit`), v(0) = lim_T v(T) e^{-K(T)} + int_0^inf
+    S e^{-K} dt, the integral after u = e^{2t} and z = (sigma2_bad - 1 + u)/(sigma2 - 1 + u), which
+    makes the integrand a power of z. Depends on the SNR path only (like every Gaussian limit)."""
+    from .process import PRESETS
+    from .symbols import t
+
+    p = PRESETS["ou"]
+    dm, dv = rule_drifts("autoguidance", "G", sampler)
+    ou = lambda e: sp.simplify(p.specialise(e).subs(b, p.b))  # noqa: E731
+    if ou(dm.subs(m, a)) + sp.diff(p.a, t) != 0:  # dm/dtau = -dm/dt along m = a_t
+        raise RuntimeError("autoguidance: m = a_t does not solve the m-drift")
+    s_ = sp.Symbol("s_", nonnegative=True)
+    u, z = sp.Symbol("u", positive=True), sp.Symbol("z", positive=True)
+
+    def factor_exponent(drift, var):
+        k = ou(-sp.expand(drift).coeff(var, 1))
+        return sp.simplify(sp.integrate(k.subs(t, s_), (s_, 0, t))), ou(sp.expand(drift).coeff(var, 0))
+
+    K_m, _ = factor_exponent(dm, m)
+    if sp.limit(sp.exp(-K_m.subs(omega, 1)) * p.a, t, sp.oo) != 0:  # the start m(T) = 0 is forgotten
+        raise RuntimeError("autoguidance: the m-drift's homogeneous part does not decay")
+    K_v, S_v = factor_exponent(dv, v)
+    boundary = sp.simplify(sp.limit(sp.exp(-K_v), t, sp.oo))  # v(T) -> 1 for OU
+    integral = sp.Integer(0)
+    if S_v != 0:
+        integrand = sp.simplify((S_v * sp.exp(-K_v)).subs(t, sp.log(u) / 2) / (2 * u))
+        integrand = sp.powsimp(sp.expand_log(integrand, force=True).rewrite(sp.Pow), force=True)
+        u_of_z = sp.solve(sp.Eq(z, (sigma2_bad - 1 + u) / (sigma2 - 1 + u)), u)[0]
+        g = sp.powsimp(sp.powdenest(sp.factor(sp.simplify(integrand.subs(u, u_of_z) * sp.diff(u_of_z, z))),
+                                    force=True), force=True)
+        integral = sp.integrate(g, (z, sigma2_bad / sigma2, 1), conds="none")
+    return sp.Integer(1), sp.simplify(boundary + integral)
+
+
 def numeric_functions():
     """Generated functions: the space coefficients (for the simulator) and every rule drift."""
     from .codegen import NumericFunction
@@ -298,4 +343,11 @@ def numeric_functions():
                         lambda key=key, branch=branch, sampler=sampler, i=i: rule_drifts(key, branch, sampler)[i],
                         f"d{var}/dtau of the {form.family} rule ({form.space} space) in branch {branch}, "
                         f"{sampler} sampler"))
+    for sampler in SAMPLERS:
+        for i, var in enumerate("mv"):
+            fns.append(NumericFunction(
+                f"autoguidance_final_{var}_{sampler}", (omega, sigma2, sigma2_bad),
+                lambda sampler=sampler, i=i: autoguidance_final_moments(sampler)[i],
+                f"{var}(0) of autoguidance in closed form, {sampler} sampler (any alpha; removable 0/0 at "
+                "sigma2_bad = sigma2, and at omega = -1/2 for the sde)"))
     return fns

@@ -57,6 +57,8 @@ LATEX: dict[str, str] = {
     "mumu": r"\lVert\mu_k\rVert^2",
     "mu_c": r"\mu_c",
     "x_perp": r"x_\perp",
+    "sigma2_bad": r"\sigma^2_{\mathrm{bad}}",  # theory/rules.py: autoguidance's bad model
+    "c_par": r"c_\parallel",  # theory/rules.py: APG's parallel coefficient
 }
 
 
