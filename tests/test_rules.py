@@ -107,7 +107,7 @@ def test_cfg_parameters_give_the_cfg_trajectory(spec):
     assert tr.branches == ref.branches
 
 
-@pytest.mark.parametrize("spec", ["apg:1", "rescale:0,v"])
+@pytest.mark.parametrize("spec", ["apg:1", pytest.param("rescale:0,v", marks=SLOW)])
 def test_cfg_parameters_follow_cfg_through_a_frozen_branch_g(spec):
     """In a frozen G the rules' drifts take the same kappa_eff as cfg's (issue 17's frozen wrong
     classes): at the cfg parameters the quenched trajectory is cfg's, segments included."""
