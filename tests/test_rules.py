@@ -281,3 +281,37 @@ def test_autoguidance_final_moments_in_closed_form(sampler):
         m0 = getattr(G, f"autoguidance_final_m_{sampler}")(omega, sigma2, bad)
         v0 = getattr(G, f"autoguidance_final_v_{sampler}")(omega, sigma2, bad)
         assert tr.m_final == pytest.approx(m0, abs=1e-7) and tr.v_final == pytest.approx(v0, rel=1e-6)
+
+
+@pytest.mark.parametrize("integrator", ["euler", "euler-ancestral"])
+def test_cfgpp_step_is_a_cfg_step_at_the_per_step_omega(integrator):
+    """CFG++ (lambda = 1 + omega) re-noising with D_u is one cfg step of the same sampler at
+    omega_i = lambda sigma_down / (sigma_i - sigma_down) - 1 (GUIDANCE_RULES section 4, with
+    sigma_down = sigma_{i+1} for Euler): the same x from the same noise, on exact denoisers."""
+    from cfg_distortion.finite_d import samplers as SM
+    from cfg_distortion.finite_d.backends import make_kernel
+    from cfg_distortion.finite_d.posterior import centroid_rows
+
+    rng = np.random.default_rng(3)
+    d, K, sigma2, lam = 16, 50, 1.0, 0.6
+    mu = rng.standard_normal((K, d))
+    den = SM.Denoisers(make_kernel("numpy", centroid_rows(mu), None, 1, "float64"), mu[0].copy(), sigma2)
+    x = 3.0 * rng.standard_normal((8, d))
+    for sigma, sigma_next in ((3.0, 2.4), (0.9, 0.5)):
+        down = sigma_next if integrator == "euler" else SM.ancestral_step(sigma, sigma_next)[0]
+        w_i = lam * sigma / (sigma - down) - 1.0
+        pp = SM.cfgpp_step(integrator, x, sigma, sigma_next, den, lam, np.random.default_rng(7))
+        ref = SM.step(integrator, x, sigma, sigma_next, lambda y, s: SM.guided(den, y, s, w_i), np.random.default_rng(7))
+        assert np.allclose(pp, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_cfgpp_runs_on_the_discrete_samplers_only():
+    import cfg_distortion as cd
+
+    res = cd.simulate(8, K=20, omega=-0.4, rule="cfgpp", integrator="euler", process="ve", n=16, steps=10)
+    assert res.rule == "cfgpp" and math.isfinite(res.v_mean)
+    for kw in (dict(), dict(integrator="heun", process="ve")):
+        with pytest.raises(ValueError, match="cfgpp"):
+            cd.simulate(8, K=20, omega=-0.4, rule="cfgpp", n=16, steps=10, **kw)
+    with pytest.raises(ValueError, match="discrete samplers"):
+        trajectory(0.3, -0.4, 1.0, rule="cfgpp")

@@ -54,10 +54,10 @@ def add_plot(p, what: str):
 
 
 RULE_GRAMMAR = ("cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO[,BETA]] | zero-star | "
-                "autoguidance:SIGMA2_BAD")  # model.rules.GRAMMAR
+                "autoguidance:SIGMA2_BAD | cfgpp")  # model.rules.GRAMMAR
 RULE_HELP = (f"guidance rule: {RULE_GRAMMAR} (0 <= PHI <= 1, SPACE = eps|v, default v; RHO > 0 the per-coordinate "
-             "norm threshold or none (default); -1 < BETA < 1 APG's momentum, simulate only; SIGMA2_BAD > 0) "
-             "(default: cfg)")
+             "norm threshold or none (default); -1 < BETA < 1 APG's momentum, simulate only; SIGMA2_BAD > 0; "
+             "cfgpp: CFG++ with lambda = 1 + omega, simulate --integrator euler|euler-ancestral only) (default: cfg)")
 
 
 def add_rule(p):

@@ -33,6 +33,9 @@ def guided_prediction(rule: Rule, Pc: np.ndarray, Pu: np.ndarray, omega: float, 
                       ) -> np.ndarray:
     """The rule on per-sample predictions (rows), omega = guidance scale - 1. ``state``: the
     rule's memory across model evaluations (APG's momentum buffer), a dict the caller keeps."""
+    if rule.family == "cfgpp":
+        raise ValueError("rule cfgpp (CFG++) runs on the discrete samplers only (simulate --integrator euler or "
+                         "euler-ancestral)")
     cfg = (1.0 + omega) * Pc - omega * Pu
     if rule.family in ("cfg", "autoguidance"):
         return cfg

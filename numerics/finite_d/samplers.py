@@ -123,18 +123,41 @@ def step(integrator: str, x: np.ndarray, sigma: float, sigma_next: float, denois
     raise ValueError(f"integrator must be one of {', '.join(DISCRETE)} here (got {integrator!r})")
 
 
+def cfgpp_step(integrator: str, x: np.ndarray, sigma: float, sigma_next: float, den: Denoisers, lam: float,
+               rng) -> np.ndarray:
+    """One CFG++ step (Chung et al. 2025; ComfyUI ``sample_euler_cfg_pp``, ``sample_euler_ancestral_cfg_pp``):
+    the guided denoiser D_lambda = D_u + lambda (D_c - D_u), re-noised with the UNCONDITIONAL one,
+    x_next = D_lambda + sigma_down (x - D_u)/sigma (+ sigma_up noise for the ancestral sampler)."""
+    d_c, d_u = den.both(x, sigma)
+    d_lam = d_u + lam * (d_c - d_u)
+    if integrator == "euler":
+        return d_lam + sigma_next * (x - d_u) / sigma
+    if integrator == "euler-ancestral":
+        down, up = ancestral_step(sigma, sigma_next)
+        x = d_lam + down * (x - d_u) / sigma
+        if up > 0:
+            x += up * rng.standard_normal(x.shape)
+        return x
+    raise ValueError(f"rule cfgpp (CFG++) needs integrator euler or euler-ancestral (got {integrator!r}): its "
+                     "identity with a per-step cfg holds for first-order steps only")
+
+
 def run(integrator: str, x: np.ndarray, sigmas: np.ndarray, omegas: np.ndarray, den: Denoisers, rng,
-        start: int = 0, on_step: Callable | None = None) -> np.ndarray:
+        start: int = 0, on_step: Callable | None = None, cfgpp: bool = False) -> np.ndarray:
     """Steps start..N-1 over ``sigmas`` (N + 1 values ending in 0) from x at sigmas[start]; omegas[i] at step i.
 
-    ``on_step(i, x)`` is called before step i (e.g. to keep the state for a switch scan)."""
+    ``on_step(i, x)`` is called before step i (e.g. to keep the state for a switch scan).
+    ``cfgpp``: CFG++ steps with lambda_i = 1 + omegas[i] (:func:`cfgpp_step`) instead of cfg."""
     for i in range(start, sigmas.size - 1):
         if on_step is not None:
             on_step(i, x)
         w = float(omegas[i])
+        if cfgpp:
+            x = cfgpp_step(integrator, x, float(sigmas[i]), float(sigmas[i + 1]), den, 1.0 + w, rng)
+            continue
         x = step(integrator, x, float(sigmas[i]), float(sigmas[i + 1]), lambda y, s, w=w: guided(den, y, s, w), rng)
     return x
 
 
 __all__ = ["INTEGRATORS", "DISCRETE", "GRIDS", "SIGMA_MAX", "SIGMA_MIN", "RHO", "SDE_LIKE", "sigma_grid", "Denoisers",
-           "guided_denoiser", "guided", "ancestral_step", "step", "run"]
+           "guided_denoiser", "guided", "ancestral_step", "step", "cfgpp_step", "run"]

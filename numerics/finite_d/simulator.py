@@ -252,17 +252,20 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     rule = parse_rule(rule)
     V.choice("integrator", integrator, SM.INTEGRATORS)
     if integrator != "exact":
-        if not rule.is_cfg:
-            raise ValueError(f"rule must be cfg with integrator {integrator} (got {rule.spec!r}); the guidance "
-                             "rules run on the exact integrator")
+        if rule.family not in ("cfg", "cfgpp"):
+            raise ValueError(f"rule must be cfg or cfgpp with integrator {integrator} (got {rule.spec!r}); the other "
+                             "guidance rules run on the exact integrator")
         return _simulate_discrete(d, K, alpha=alpha, omega=omega, schedule=schedule, sigma2=sigma2, n=n, seed=seed,
                                   steps=SM.DEFAULT_STEPS if steps is None else steps, T=T, process=process,
                                   target_norm=target_norm, progress=progress, integrator=integrator, grid=grid,
                                   sigma_max=sigma_max, sigma_min=sigma_min, rho=rho, precision=precision,
-                                  backend=backend)
+                                  backend=backend, cfgpp=rule.family == "cfgpp")
     if any(x is not None for x in (grid, sigma_max, sigma_min, rho)):
         raise ValueError("grid, sigma_max, sigma_min and rho apply to the discrete integrators only "
                          f"({', '.join(SM.DISCRETE)}), not to integrator exact")
+    if rule.family == "cfgpp":
+        raise ValueError("rule cfgpp (CFG++) needs integrator euler or euler-ancestral (got integrator exact): its "
+                         "guidance depends on the step sizes")
     d = V.integer("d", d, 1)
     K = class_count(d, K, alpha)
     if order not in ORDERS:
@@ -358,7 +361,8 @@ def observables(x: np.ndarray, mu_c: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _simulate_discrete(d, K=None, *, alpha, omega, schedule, sigma2, n, seed, steps, T, process, target_norm,
-                       progress, integrator, grid, sigma_max, sigma_min, rho, precision, backend) -> SimulationResult:
+                       progress, integrator, grid, sigma_max, sigma_min, rho, precision, backend,
+                       cfgpp=False) -> SimulationResult:
     """``simulate`` with a discrete sampler of :mod:`.samplers` (see there for the conventions)."""
     from cfg_distortion.finite_d import samplers as SM
 
@@ -396,7 +400,8 @@ def _simulate_discrete(d, K=None, *, alpha, omega, schedule, sigma2, n, seed, st
             den = SM.Denoisers(post, mu_c, sigma2)
             with tqdm(total=steps, desc=integrator, unit="step", disable=None if progress else True, delay=2.0,
                       leave=False) as bar:
-                x = SM.run(integrator, x, sigmas, omegas, den, rng, on_step=lambda i, _: bar.update(i > 0))
+                x = SM.run(integrator, x, sigmas, omegas, den, rng, on_step=lambda i, _: bar.update(i > 0),
+                           cfgpp=cfgpp)
             hit = classified_at_zero(post, x, sigma2)
     m, v = observables(x, mu_c)
     return SimulationResult(
@@ -405,4 +410,5 @@ def _simulate_discrete(d, K=None, *, alpha, omega, schedule, sigma2, n, seed, st
         target_norm2=float(mu_c @ mu_c) / d, alpha=None if alpha is None else float(alpha), omega=omega,
         schedule=sched.spec, sigma2=sigma2, seed=seed, T=float(sigmas[0]), sampler=SM.SDE_LIKE[integrator],
         process=process, target_norm=target_norm, order=1, precision=precision, backend=backend,
-        integrator=integrator, grid_kind=grid or "karras", grid=tuple(float(s) for s in sigmas[:-1]))
+        integrator=integrator, grid_kind=grid or "karras", grid=tuple(float(s) for s in sigmas[:-1]),
+        rule="cfgpp" if cfgpp else "cfg")

@@ -11,6 +11,10 @@ conditional sampler)::
                              buffer (absent or 0: none; the simulator only, it depends on the
                              step sequence)
     zero-star                CFG-Zero* (projection form) on the probability-flow velocity
+    cfgpp                    CFG++ (Chung et al. 2025) with lambda = 1 + omega: re-noise with the
+                             unconditional denoiser; a rule of the discrete samplers only (simulate
+                             --integrator euler | euler-ancestral), per step CFG at
+                             omega_i = lambda sigma_i / (sigma_i - sigma_{i+1}) - 1
     autoguidance:SIGMA2_BAD  the bad model is the same class with within-class variance SIGMA2_BAD > 0
 
 The drifts come from ``theory/rules.py`` through ``_generated.py``; the rule formulas
@@ -26,9 +30,9 @@ from functools import partial
 from cfg_distortion import _generated as G
 from cfg_distortion.model import params as V
 
-FAMILIES = ("cfg", "rescale", "apg", "zero-star", "autoguidance")
+FAMILIES = ("cfg", "rescale", "apg", "zero-star", "autoguidance", "cfgpp")
 SPACES = ("eps", "v")  # of rescale (theory/rules.py RESCALE_SPACES)
-GRAMMAR = ("cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO[,BETA]] | zero-star | autoguidance:SIGMA2_BAD "
+GRAMMAR = ("cfg | rescale:PHI[,SPACE] | apg:ETA[,RHO[,BETA]] | zero-star | autoguidance:SIGMA2_BAD | cfgpp "
            "(SPACE = eps|v, default v)")
 DEFAULT_RULES = ("cfg", "rescale:0.7", "apg:0", "zero-star", "autoguidance:2")
 
@@ -85,6 +89,9 @@ class Rule:
     def drift_functions(self, sampler: str) -> dict:
         """branch -> (dm/dtau, dv/dtau) callables of (m, v, a, b, Gamma, f, g2, omega), with kappa
         (the wrong-class posterior mean M = kappa x: annealed, or kappa_eff where frozen) last in G."""
+        if self.family == "cfgpp":
+            raise ValueError("rule cfgpp (CFG++) is a rule of the discrete samplers: its guidance depends on the "
+                             "step sizes (simulate --integrator euler or euler-ancestral), not on (x, t)")
         if self.has_momentum:
             raise ValueError(f"rule {self.spec}: APG momentum BETA depends on the step sequence; it runs in the "
                              "simulator only (simulate --rule), not in the mean field")
@@ -121,10 +128,10 @@ def parse_rule(spec) -> Rule:
     args = [x.strip() for x in rest.split(",")] if rest else []
     if name not in FAMILIES:
         raise ValueError(f"rule must be one of {GRAMMAR} (got {spec!r})")
-    if name in ("cfg", "zero-star"):
+    if name in ("cfg", "zero-star", "cfgpp"):
         if args:
             raise ValueError(f"rule {name} takes no parameters (got {spec!r})")
-        return Rule(name, "u" if name == "zero-star" else "eps")
+        return Rule(name, {"zero-star": "u", "cfgpp": "x0"}.get(name, "eps"))
     if name == "rescale":
         if not 1 <= len(args) <= 2:
             raise ValueError(f"rule rescale must be rescale:PHI[,SPACE] (got {spec!r})")
