@@ -41,6 +41,15 @@ def test_codegen_refuses_an_installed_copy(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "numerics").exists()
 
 
+def test_codegen_help_is_help_not_a_file_name(tmp_path, monkeypatch, capsys):
+    """``--help`` prints the usage and writes nothing (it once wrote the module to a file named --help)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        codegen.main(["codegen", "--help"])
+    assert info.value.code == 0 and "usage:" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_lookup_tables_hold_the_generated_functions():
     """Callers index tables, never build names: every table entry is the generated function itself."""
     from cfg_distortion import _generated as G

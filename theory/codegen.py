@@ -295,8 +295,16 @@ def write_module(path: Path = GENERATED_PATH) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        target = Path(argv[1])
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m cfg_distortion.theory.codegen", description=(
+        "Regenerate numerics/_generated.py of this source checkout from the sympy derivations of theory/ "
+        "(a few minutes of CPU). Refuses to write into an installed (site-packages) copy."))
+    parser.add_argument("target", nargs="?", type=Path, default=None,
+                        help="write the module here instead (e.g. to compare it with the committed one)")
+    args = parser.parse_args(argv[1:])
+    if args.target is not None:
+        target = args.target
     elif in_checkout():
         target = GENERATED_PATH
     else:
