@@ -1,5 +1,6 @@
 """The generated numeric module is fresh and equals plain lambdify of the theory."""
 import numpy as np
+import pytest
 import scipy.special
 import sympy as sp
 
