@@ -135,7 +135,7 @@ def test_api_raises_the_cli_message(call, argv, capsys, tmp_path):
     assert err.endswith(str(info.value)), (err, str(info.value))
 
 
-@pytest.mark.xdist_group("equations")  # builds equations: on the worker that has them (test_documents)
+@pytest.mark.xdist_group("sympy")  # builds equations: on the worker of the symbolic tests
 def test_equations_by_label_group_and_all():
     one = cd.equations("eq:drift-G-sde-v")
     assert len(one) == 1 and one[0].label == "eq:drift-G-sde-v"

@@ -14,6 +14,9 @@ from cfg_distortion.model.critical import alpha_c, t_c
 from cfg_distortion.theory import classification as C
 from cfg_distortion.theory.symbols import snr
 
+# sympy derivations, built once per process: with the other symbolic tests on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("sympy")
+
 SIGMA2 = [0.25, 1.0, 2.0]
 PROCESSES = ["ou", "ve", "flow"]
 

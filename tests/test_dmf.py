@@ -105,6 +105,7 @@ def test_infinite_classes_follow_two_typed_gaussian_scores(sampler, sigma2, omeg
     assert closed_m == pytest.approx(sol.y[0, -1], abs=1e-8) and closed_v == pytest.approx(sol.y[1, -1], abs=1e-8)
 
 
+@pytest.mark.xdist_group("sympy")  # the Gaussian limits are derived once, on the worker of the symbolic tests
 def test_gaussian_limit_reduces_to_the_class_law_without_guidance():
     from cfg_distortion.theory import gaussian_limit as GL
     from cfg_distortion.theory.symbols import omega, sigma2

@@ -15,8 +15,8 @@ from cfg_distortion.theory import free_energy as F
 from cfg_distortion.theory.symbols import Gamma, a, lam, n, s
 from cfg_distortion.theory.writing import VERIFY
 
-# every equation is built once per process (~20 s of CPU): these tests share one pytest-xdist worker
-pytestmark = pytest.mark.xdist_group("equations")
+# every equation is built once per process (~20 s of CPU): the symbolic tests share one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("sympy")
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from cfg_distortion.model.rates import wrong_class_rate
 from cfg_distortion.theory import free_energy as F
 from cfg_distortion.theory.symbols import Gamma, a, alpha, q
 
+# sympy derivations, built once per process: with the other symbolic tests on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("sympy")
+
 
 @pytest.mark.parametrize("nval", [0.5, 0.8, 1.3, 2.0])
 def test_norm_rate_is_the_chi2_tail_exponent(nval):

@@ -8,6 +8,9 @@ from scipy.integrate import solve_ivp
 
 from cfg_distortion.model.process import get_process
 
+# sympy derivations, built once per process: with the other symbolic tests on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("sympy")
+
 
 @pytest.mark.parametrize("name", ["ou", "ve", "flow"])
 def test_sde_coefficients_reproduce_the_marginals(name):

@@ -8,6 +8,9 @@ from scipy.stats import multivariate_normal
 from cfg_distortion import _generated as G
 from cfg_distortion.theory import scores
 
+# sympy derivations, built once per process: with the other symbolic tests on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("sympy")
+
 
 def _log_mixture(x, mus, a, Gamma):
     return logsumexp([multivariate_normal(a * mu, Gamma * np.eye(len(x))).logpdf(x) for mu in mus]) - np.log(len(mus))

@@ -1,9 +1,13 @@
 """The symbolic facts behind the variance theorem (claim 5); the numerical side is in test_dmf.py."""
+import pytest
 import sympy as sp
 
 from cfg_distortion.theory import variance
 from cfg_distortion.theory.dmf import g2
 from cfg_distortion.theory.symbols import Gamma, a, omega, v
+
+# sympy derivations, built once per process: with the other symbolic tests on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("sympy")
 
 
 def test_v_drift_does_not_involve_m():
