@@ -2,6 +2,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,13 @@ DEFINITIONS = {
     "ve": (lambda t: 1.0, lambda t: t, math.inf),
     "flow": (lambda t: 1.0 - t, lambda t: t, 1.0),
 }
+
+
+def ctrl_c_enabled():
+    """In the child before it starts: SIGINT back to its default action, so that Python turns it into
+    KeyboardInterrupt as in a terminal. A shell starts background jobs (`pytest ... &`) with SIGINT
+    ignored, and Python keeps an inherited SIG_IGN: there Ctrl-C does nothing and no interrupt lands."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cfg_distortion import io
+from conftest import ctrl_c_enabled
 
 NAMES = ["a.csv", "b.png", "c.pdf"]
 
@@ -156,7 +157,7 @@ def test_interrupt_while_writing_leaves_old_or_new_set(tmp_path, sig):
     for k in range(6):
         before = _state(tmp_path)
         p = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(tmp_path), f"new{k}", "2" if k == 0 else "0.05"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_enabled)
         assert p.stdout.readline().strip() == "ready"
         if k == 0:
             assert p.stdout.readline().strip() == "first written"

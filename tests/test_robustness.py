@@ -16,6 +16,7 @@ import pytest
 from cfg_distortion.cli import app as cli
 from cfg_distortion.meanfield import dmf
 from cfg_distortion.model import critical
+from conftest import ctrl_c_enabled
 
 
 def main(capsys, *args):
@@ -233,7 +234,7 @@ def test_interrupted_phase_diagram_leaves_the_old_set_or_the_new_one(tmp_path):
     for sig, frac, sigma2 in ((signal.SIGINT, 0.5, "0.5"), (signal.SIGTERM, 0.9, "2")):
         before = _members(out)
         p = subprocess.Popen([sys.executable, *PHASE, "--sigma2", sigma2, "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_enabled)
         time.sleep(frac * full)
         p.send_signal(sig)
         _, err = p.communicate(timeout=300)
