@@ -6,6 +6,9 @@ import sympy as sp
 
 from cfg_distortion.theory import codegen
 
+# lambdifies every theory function: on the worker of the other symbolic tests, whose derivations it reuses
+pytestmark = pytest.mark.xdist_group("sympy")
+
 
 def test_generated_module_is_fresh(repo, generated):
     committed = (repo / "numerics" / "_generated.py").read_text()

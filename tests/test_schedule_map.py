@@ -15,6 +15,9 @@ from cfg_distortion import api
 from cfg_distortion.cli.app import main
 from cfg_distortion.meanfield.dmf import trajectory
 
+# one worker computes the module's schedule map (8 s of CPU), not both
+pytestmark = pytest.mark.xdist_group("schedule-map")
+
 INTEGRATOR_TOL = 1e-7  # vectorised grid (rtol 1e-11 at the roots) against solve_ivp (rtol 1e-10), in v
 
 
