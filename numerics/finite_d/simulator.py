@@ -296,8 +296,22 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
     x = rng.standard_normal((n, d)) * math.sqrt(float(G.start_variance(p.a(T), p.Gamma(T, sigma2))))
 
+    x, hit = _march(x, rows, mu_c, p, times, omegas, sigma2, sampler, order, rule, backend, precision, progress, rng)
+    m, v = observables(x, mu_c)
+    V.finite_result("simulation", m_mean=m.mean(), v_mean=v.mean(), m_sem=_sem(m), v_sem=_sem(v))
+    return SimulationResult(
+        m_mean=float(m.mean()), m_sem=_sem(m), v_mean=float(v.mean()), v_sem=_sem(v),
+        classified_fraction=float(hit.mean()), K=K, d=d, n=n, steps=steps, steps_taken=len(omegas),
+        target_norm2=norm2 / d, alpha=None if alpha is None else float(alpha), omega=omega, schedule=sched.spec,
+        sigma2=sigma2, seed=seed, T=float(T), sampler=sampler, process=process, target_norm=target_norm,
+        order=order, precision=precision, backend=backend, rule=rule.spec)
+
+
+def _march(x, rows, mu_c, p, times, omegas, sigma2, sampler, order, rule, backend, precision, progress, rng):
+    """The exact-transition steps from times[0] down to 0 (x updated in place); returns (x, classified)."""
     from tqdm import tqdm
 
+    n, d = x.shape
     with single_threaded_blas() as tiles_in_parallel:
         workers = cores() if tiles_in_parallel else 1
         with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
@@ -311,18 +325,8 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
                 if w == 0.0:
                     C, prev = mu_c, None
                 else:
-                    _, m_post = post.moments(x, float(p.a(t)), float(p.Gamma(t, sigma2)))
-                    clk = _clock(p, sampler, t, sigma2)
-                    C = m_post.copy() if order == 2 else m_post
-                    if order == 2 and prev is not None:  # m_post linear in the clock: its value mid-step
-                        r = 0.5 * (_clock(p, sampler, s, sigma2) - clk) / (clk - prev[1])
-                        C += r * (m_post - prev[0])
-                    prev = (m_post, clk) if order == 2 else None
-                    if rule.is_cfg:
-                        C *= G.frozen_coef_post(w)
-                        C += G.frozen_coef_target(w) * mu_c
-                    else:  # a guidance rule on the exact per-sample predictions, with C the posterior mean
-                        C = guided_centroid(rule, x, mu_c, C, p, t, sigma2, w, rule_state)
+                    C, prev = _guided_centroid(post, x, mu_c, p, sampler, t, s, sigma2, w, order, prev, rule,
+                                               rule_state)
                 kx, kC, var = _step_coefficients(p, sampler, t, s, sigma2)
                 x *= kx
                 x += kC * C
@@ -331,17 +335,25 @@ def simulate(d, K=None, *, alpha=None, omega=None, schedule=None, sigma2=1.0, n=
                 bar.update()
             bar.close()
             hit = _classified(post, x, p, sigma2)
+    return x, hit
 
-    m = x @ mu_c / norm2
-    x -= m[:, None] * mu_c  # the part of x orthogonal to mu_c
-    v = np.einsum("nd,nd->n", x, x) / d
-    V.finite_result("simulation", m_mean=m.mean(), v_mean=v.mean(), m_sem=_sem(m), v_sem=_sem(v))
-    return SimulationResult(
-        m_mean=float(m.mean()), m_sem=_sem(m), v_mean=float(v.mean()), v_sem=_sem(v),
-        classified_fraction=float(hit.mean()), K=K, d=d, n=n, steps=steps, steps_taken=len(omegas),
-        target_norm2=norm2 / d, alpha=None if alpha is None else float(alpha), omega=omega, schedule=sched.spec,
-        sigma2=sigma2, seed=seed, T=float(T), sampler=sampler, process=process, target_norm=target_norm,
-        order=order, precision=precision, backend=backend, rule=rule.spec)
+
+def _guided_centroid(post, x, mu_c, p, sampler, t, s, sigma2, w, order, prev, rule, rule_state):
+    """The guided centroid C frozen over the step t -> s, and the (pull, clock) the next step extrapolates
+    from: the posterior pull at t (order 1) or extrapolated to the step's middle in the clock (order 2)."""
+    _, m_post = post.moments(x, float(p.a(t)), float(p.Gamma(t, sigma2)))
+    clk = _clock(p, sampler, t, sigma2)
+    C = m_post.copy() if order == 2 else m_post
+    if order == 2 and prev is not None:  # m_post linear in the clock: its value mid-step
+        r = 0.5 * (_clock(p, sampler, s, sigma2) - clk) / (clk - prev[1])
+        C += r * (m_post - prev[0])
+    prev = (m_post, clk) if order == 2 else None
+    if rule.is_cfg:
+        C *= G.frozen_coef_post(w)
+        C += G.frozen_coef_target(w) * mu_c
+    else:  # a guidance rule on the exact per-sample predictions, with C the posterior mean
+        C = guided_centroid(rule, x, mu_c, C, p, t, sigma2, w, rule_state)
+    return C, prev
 
 
 # ---------------------------------------------------------------- discrete samplers (k-diffusion conventions)
