@@ -41,6 +41,11 @@ def add_process(p):
     p.add_argument("--process", default="ou", choices=PROCESSES, help="forward process (default: ou)")
 
 
+def add_xtol(p):
+    p.add_argument("--xtol", type=float, default=1e-6,
+                   help="tolerance of the boundary root in alpha, 1e-12 <= xtol <= 1e-3 (default 1e-6)")
+
+
 def add_json(p):
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from cfg_distortion.cli.arguments import RULE_GRAMMAR, add_json, add_out, add_process, add_sampler, add_sigma2
+from cfg_distortion.cli.arguments import (RULE_GRAMMAR, add_json, add_out, add_process, add_sampler, add_sigma2,
+                                          add_xtol)
 from cfg_distortion.cli.report import emit_json, fmt, table
 
 STEM = "compare_rules"
@@ -27,8 +28,7 @@ def add_arguments(p):
     add_sampler(p)
     add_process(p)
     p.add_argument("--no-boundary", action="store_true", help="skip the boundary alpha_c(omega) per rule (faster)")
-    p.add_argument("--xtol", type=float, default=1e-6,
-                   help="tolerance of the boundary root in alpha, 1e-12 <= xtol <= 1e-3 (default 1e-6)")
+    add_xtol(p)
     add_out(p, f"{STEM}.csv, {STEM}_boundary.csv, .png and .pdf")
     add_json(p)
 

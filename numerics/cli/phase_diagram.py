@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from cfg_distortion.cli.arguments import add_json, add_out, add_process, add_rule, add_sampler, add_sigma2
+from cfg_distortion.cli.arguments import add_json, add_out, add_process, add_rule, add_sampler, add_sigma2, add_xtol
 from cfg_distortion.cli.report import emit_json, fmt, table
 
 STEM = "phase_diagram"
@@ -23,8 +23,7 @@ def add_arguments(p):
     add_sampler(p)
     add_process(p)
     add_rule(p)
-    p.add_argument("--xtol", type=float, default=1e-6,
-                   help="tolerance of the boundary root in alpha, 1e-12 <= xtol <= 1e-3 (default 1e-6)")
+    add_xtol(p)
     add_out(p, f"{STEM}.csv, {STEM}_boundary.csv, .png and .pdf")
     add_json(p)
 
