@@ -29,6 +29,27 @@ DEFINITIONS = {
 }
 
 
+def cli_main(capsys, *args):
+    """In-process CLI run (an escaping exception fails the test): (code, stdout, stderr)."""
+    from cfg_distortion.cli import app
+
+    code = app.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys, *args, word, code=2, stdout_empty=False):
+    """The CLI, in process, refuses with exit ``code`` and one stderr line containing ``word``, no
+    traceback, and prints no NaN or inf (with ``stdout_empty``: nothing at all) on stdout."""
+    status, out, err = cli_main(capsys, *args)
+    assert status == code, (args, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and word in lines[0] and "Traceback" not in err, (args, err)
+    assert "nan" not in out.lower() and "inf" not in out.lower()
+    assert out == "" or not stdout_empty, (args, out)
+    return lines[0]
+
+
 def ctrl_c_enabled():
     """In the child before it starts: SIGINT back to its default action, so that Python turns it into
     KeyboardInterrupt as in a terminal. A shell starts background jobs (`pytest ... &`) with SIGINT

@@ -15,6 +15,7 @@ from cfg_distortion.meanfield.dmf import DEFAULT_T, _Model, trajectory
 from cfg_distortion.model.schedules import as_schedule
 from cfg_distortion.theory import dmf, potential
 from cfg_distortion.theory.symbols import Gamma, a, m, v
+from conftest import refused
 
 PROCESSES = ["ou", "ve", "flow"]
 
@@ -215,12 +216,7 @@ def test_cli_alpha_inf():
 ])
 def test_cli_bad_input(args, word, capsys):
     """In process (the entry point's own exit 2 is held by test_cli's subprocess runs)."""
-    from cfg_distortion.cli.app import main
-
-    code = main(["trajectory", *args])
-    out, err = capsys.readouterr()
-    lines = err.strip().splitlines()
-    assert code == 2 and out == "" and len(lines) == 1 and word in lines[0] and "Traceback" not in err
+    refused(capsys, "trajectory", *args, word=word, stdout_empty=True)
 
 
 @pytest.mark.parametrize("process,T", [("ou", 1.0), ("flow", 0.8)])

@@ -21,6 +21,7 @@ from cfg_distortion.theory import dmf as DMF
 from cfg_distortion.theory import finite_d as F
 from cfg_distortion.theory.free_energy import phi_annealed
 from cfg_distortion.theory.symbols import alpha
+from conftest import refused
 
 Z = 4.0  # error bars: |estimate - truth| <= Z SEM
 
@@ -143,12 +144,7 @@ def test_cli_json_contract():
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, word, capsys):
     """In process (the entry point's own exit 2 is held by test_cli's subprocess runs)."""
-    from cfg_distortion.cli.app import main
-
-    code = main(["finite-d", *args])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and word in err and "Traceback" not in err
+    refused(capsys, "finite-d", *args, word=word, stdout_empty=True)
 
 
 def test_validate_rejects_a_file_as_out(tmp_path):

@@ -13,26 +13,10 @@ import time
 
 import pytest
 
-from cfg_distortion.cli import app as cli
 from cfg_distortion.meanfield import dmf
 from cfg_distortion.model import critical
-from conftest import ctrl_c_enabled
-
-
-def main(capsys, *args):
-    """In-process CLI run (an escaping exception fails the test): (code, stdout, stderr)."""
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refused(capsys, *args, word, code=2):
-    status, out, err = main(capsys, *args)
-    assert status == code, (args, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and word in lines[0] and "Traceback" not in err, (args, err)
-    assert "nan" not in out.lower() and "inf" not in out.lower()
-    return lines[0]
+from conftest import cli_main as main
+from conftest import ctrl_c_enabled, refused
 
 
 # ---------------------------------------------------------------- impossible numbers

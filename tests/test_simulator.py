@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DEFINITIONS
+from conftest import DEFINITIONS, refused
 from scipy.integrate import solve_ivp
 from scipy.special import logsumexp
 
@@ -308,9 +308,4 @@ def test_cli_json_contract():
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, word, capsys):
     """In process (the entry point's own exit 2 is held by test_cli's subprocess runs)."""
-    from cfg_distortion.cli.app import main
-
-    code = main(["simulate", *args])
-    out, err = capsys.readouterr()
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and word in err and "Traceback" not in err
+    refused(capsys, "simulate", *args, word=word, stdout_empty=True)
