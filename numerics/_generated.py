@@ -6,7 +6,9 @@ import numpy
 
 
 def _broadcast(value, *args):
-    """A constant with the broadcast shape of the arguments."""
+    """A constant with the broadcast shape of the arguments (nan where one is inf or nan)."""
+    if all(isinstance(x, float) for x in args):  # scalars: the same sum without array overhead
+        return numpy.float64(value + 0.0 * sum(args))
     return value + 0.0 * sum(numpy.asarray(x, dtype=float) for x in args)
 
 

@@ -56,6 +56,7 @@ class Flow:
         self.da = G.PROCESS[process]["da"]
         self.dGamma = G.PROCESS[process]["dGamma"]
         self.rule = parse_rule(rule)
+        self._last = (None, None)  # (t, coeffs(t)) of the latest scalar time
         if self.rule.is_cfg:
             self.fns = {b: G.DRIFTS[(b, sampler)] for b in "GC"}
             self.fns_kappa = G.KAPPA_DRIFTS[sampler]
@@ -66,8 +67,12 @@ class Flow:
     def coeffs(self, t):
         """(a, Gamma, f, g2) at t (a scalar, or an array of per-point times)."""
         p = self.p
-        if np.ndim(t) == 0:
-            return float(p.a(t)), float(p.Gamma(t, self.sigma2)), float(p.f(t)), float(p.g2(t))
+        if isinstance(t, float) or np.ndim(t) == 0:
+            # one time: solve_ivp asks for the same t two or three times per step (both branches, kappa)
+            t = float(t)
+            if self._last[0] != t:
+                self._last = (t, (float(p.a(t)), float(p.Gamma(t, self.sigma2)), float(p.f(t)), float(p.g2(t))))
+            return self._last[1]
         t = np.asarray(t, dtype=float)
         return (np.broadcast_to(p.a(t), t.shape), p.Gamma(t, self.sigma2),
                 np.broadcast_to(p.f(t), t.shape), np.broadcast_to(p.g2(t), t.shape))
@@ -91,7 +96,10 @@ class Flow:
 
     def _g_drift(self, t, m, v, omega, alpha):
         # kappa only matters where omega != 0: skip the frozen root there (alpha = inf: annealed)
-        alpha = np.where(np.asarray(omega) != 0, alpha, np.inf)
+        if isinstance(omega, float) and isinstance(alpha, float):
+            alpha = alpha if omega != 0 else np.inf
+        else:
+            alpha = np.where(np.asarray(omega) != 0, alpha, np.inf)
         kappa, _ = self.kappa(t, m, v, alpha)
         fm, fv = self.fns_kappa
         args = self._state_args(t, m, v, omega)

@@ -9,6 +9,8 @@ one. All formulas come from ``_generated``.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cfg_distortion import _generated as G
@@ -58,6 +60,8 @@ def wrong_class_kappa(alpha, q, a, Gamma):
     """(kappa, frozen): the coefficient of the wrong-class posterior mean along x, M = kappa x,
     kappa = (2 Gamma / a) d phi / dq with the quenched phi (generated ``kappa_annealed`` where
     Sigma(1) >= 0, ``kappa_frozen`` at the frozen root u otherwise). alpha = inf: annealed."""
+    if all(isinstance(x, float) or np.ndim(x) == 0 for x in (alpha, q, a, Gamma)):
+        return _wrong_class_kappa_point(float(alpha), float(q), float(a), float(Gamma))
     alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
     kappa = np.array(G.kappa_annealed(q, a, Gamma), dtype=float)
     finite = np.isfinite(alpha)
@@ -67,6 +71,13 @@ def wrong_class_kappa(alpha, q, a, Gamma):
         fq, fa, fG = q[frozen], a[frozen], Gamma[frozen]
         kappa[frozen] = G.kappa_frozen(frozen_root(alpha[frozen], fq, fa, fG), fq, fa, fG)
     return kappa, frozen
+
+
+def _wrong_class_kappa_point(alpha, q, a, Gamma):
+    """wrong_class_kappa at one point (the scalar calls of solve_ivp), without array overhead."""
+    if math.isfinite(alpha) and G.entropy_saddle(alpha, q, a, Gamma) < 0:
+        return np.float64(G.kappa_frozen(frozen_root(alpha, q, a, Gamma)[0], q, a, Gamma)), np.bool_(True)
+    return np.float64(G.kappa_annealed(q, a, Gamma)), np.bool_(False)
 
 
 def classification_margin(m, q, alpha, a, Gamma):
