@@ -1,13 +1,6 @@
-import json
 import math
 import os
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -62,99 +55,30 @@ def repo():
     return REPO
 
 
-# Regenerating everything from theory/ takes ~20 s of CPU: done once per test run, in a fresh
-# interpreter with another hash seed (the output must not depend on set order), started when
-# collection ends so that it runs beside the other tests, and shared by the codegen-freshness test
-# and the derivation-document tests. Under pytest-xdist (the default, `-n 2` in pyproject) the
-# workers share one run: the first worker to get there starts it (an exclusive lock file in a
-# folder named after the run), and every worker reads its output file once it is complete.
-_GENERATE = """
-import contextlib, io, json, os, sys, traceback
-out = sys.argv[1]
-try:
-    from cfg_distortion.theory import codegen
+# Regenerating everything from theory/ (the generated module and the derivation documents) is
+# done once per test run, in the process of the symbolic tests: under pytest-xdist (the default,
+# `-n auto --dist loadgroup` in pyproject) every test that asks for it is in the xdist group "sympy",
+# so one worker computes it, with the sympy derivations those tests build anyway already cached
+# there (a separate interpreter repeated them: about 30 s of CPU). The worker's hash seed is random,
+# as in the `python -m cfg_distortion.theory.codegen` run that wrote the committed module, so the
+# comparison also fails if the output ever depended on set order.
+@pytest.fixture(scope="session")
+def generated():
+    """What ``python -m cfg_distortion.theory.codegen`` and ``cfg-distortion derive --check`` produce
+    now, from the repository root: {"module": text, "derive_check_status", "derive_check_stderr"}."""
+    import contextlib
+    import io
+
     from cfg_distortion.cli.app import main
+    from cfg_distortion.theory import codegen
+
     module = codegen.generate_module()
     err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        status = main(["derive", "--check"])
-    result = {"module": module, "derive_check_status": status, "derive_check_stderr": err.getvalue()}
-except BaseException:
-    result = {"error": traceback.format_exc()}
-with open(out + ".part", "w") as f:
-    json.dump(result, f)
-os.replace(out + ".part", out)
-"""
-_generation = {}
-
-
-def pytest_configure(config):
-    """Under xdist the controller names the run, so that it knows the workers' shared folder."""
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "testrunuid", "") is None:
-        config.option.testrunuid = uuid.uuid4().hex
-
-
-def _generation_folder(config) -> Path:
-    run = getattr(config, "workerinput", {}).get("testrunuid") or getattr(config.option, "testrunuid", None) \
-        or f"solo-{os.getpid()}"
-    folder = Path(tempfile.gettempdir()) / f"cfg-distortion-generated-{run}"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-def _start_generation(config):
-    """Start the regeneration unless another worker of this run already has; return the output path."""
-    if "out" not in _generation:
-        folder = _generation_folder(config)
-        _generation["out"] = folder / "generated.json"
-        try:
-            os.close(os.open(folder / "started", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return _generation["out"]
-        env = {**os.environ, "PYTHONHASHSEED": "4242"}
-        _generation["stderr"] = open(folder / "stderr.txt", "w")
-        _generation["process"] = subprocess.Popen([sys.executable, "-c", _GENERATE, str(_generation["out"])],
-                                                  cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                                  stderr=_generation["stderr"])
-    return _generation["out"]
-
-
-def pytest_collection_finish(session):
-    """Start the regeneration early, only when a test that needs it was collected."""
-    if any("generated" in getattr(item, "fixturenames", ()) for item in session.items):
-        _start_generation(session.config)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """The worker that started the regeneration lets it finish (another worker may be waiting for
-    it), unless the run was interrupted; the run's folder goes when the controller finishes."""
-    p = _generation.get("process")
-    if p is not None and p.poll() is None:
-        if exitstatus == pytest.ExitCode.INTERRUPTED:
-            p.kill()
-        try:
-            p.wait(timeout=900)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if not hasattr(session.config, "workerinput"):
-        shutil.rmtree(_generation_folder(session.config), ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def generated(pytestconfig):
-    """What ``python -m cfg_distortion.theory.codegen`` and ``cfg-distortion derive --check`` produce
-    now, run once per test run from the repository root:
-    {"module": text, "derive_check_status", "derive_check_stderr"}."""
-    out = _start_generation(pytestconfig)
-    folder = out.parent
-    deadline = time.monotonic() + 900
-    while not out.exists():
-        p = _generation.get("process")
-        if p is not None and p.poll() is not None and not out.exists():
-            pytest.fail("regeneration died: " + (folder / "stderr.txt").read_text()[-3000:])
-        if time.monotonic() > deadline:
-            pytest.fail("regeneration did not finish in 900 s")
-        time.sleep(0.2)
-    result = json.loads(out.read_text())
-    assert "error" not in result, result.get("error")
-    return result
+    here = os.getcwd()
+    os.chdir(REPO)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = main(["derive", "--check"])
+    finally:
+        os.chdir(here)
+    return {"module": module, "derive_check_status": status, "derive_check_stderr": err.getvalue()}
