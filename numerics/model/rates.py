@@ -62,14 +62,19 @@ def wrong_class_kappa(alpha, q, a, Gamma):
     Sigma(1) >= 0, ``kappa_frozen`` at the frozen root u otherwise). alpha = inf: annealed."""
     if all(isinstance(x, float) or np.ndim(x) == 0 for x in (alpha, q, a, Gamma)):
         return _wrong_class_kappa_point(float(alpha), float(q), float(a), float(Gamma))
-    alpha, q, a, Gamma = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma)))
-    kappa = np.array(G.kappa_annealed(q, a, Gamma), dtype=float)
+    alpha, q, a, Gamma = (np.asarray(x, dtype=float) for x in (alpha, q, a, Gamma))
+    shape = np.broadcast_shapes(alpha.shape, q.shape, a.shape, Gamma.shape)
+    # the grid integrator passes per-point alpha, q with a, Gamma of one time: broadcast lazily
+    kappa = np.empty(shape)
+    kappa[...] = G.kappa_annealed(q, a, Gamma)
     finite = np.isfinite(alpha)
     with np.errstate(invalid="ignore"):
-        frozen = finite & np.asarray(G.entropy_saddle(np.where(finite, alpha, 0.0), q, a, Gamma) < 0)
-    if np.any(frozen):
-        fq, fa, fG = q[frozen], a[frozen], Gamma[frozen]
-        kappa[frozen] = G.kappa_frozen(frozen_root(alpha[frozen], fq, fa, fG), fq, fa, fG)
+        frozen = finite & (G.entropy_saddle(np.where(finite, alpha, 0.0), q, a, Gamma) < 0)
+    if frozen.shape != shape:
+        frozen = np.broadcast_to(frozen, shape).copy()
+    if frozen.any():
+        fal, fq, fa, fG = (np.broadcast_to(x, shape)[frozen] for x in (alpha, q, a, Gamma))
+        kappa[frozen] = G.kappa_frozen(frozen_root(fal, fq, fa, fG), fq, fa, fG)
     return kappa, frozen
 
 
