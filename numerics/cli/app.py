@@ -69,25 +69,53 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
             return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
-        print(f"cfg-distortion {getattr(args, 'command', '')}: interrupted; files already there are left as "
-              "they were".replace("  ", " "), file=sys.stderr)
-        return 130
-    except (UsageError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return _interrupted(args)
+    except Exception as exc:
+        if _wraps_an_interrupt(exc):
+            return _interrupted(args)
+        status = _failed(exc, args)
+        if status is None:  # not a kind the CLI reports: a bug, with its traceback
+            raise
+        return status
+
+
+def _failed(exc: Exception, args) -> int | None:
+    """One stderr line and the exit status for an exception of a kind the CLI reports; None otherwise."""
+    command = getattr(args, "command", "")
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, (UsageError, ValueError)):  # bad input
         if not message.startswith("cfg-distortion"):
-            message = f"cfg-distortion {getattr(args, 'command', '')}: error: {message}".replace("  ", " ")
+            message = f"cfg-distortion {command}: error: {message}".replace("  ", " ")
         print(message, file=sys.stderr)
         return 2
-    except (ArithmeticError, MemoryError) as exc:  # numerical trouble: reported, never printed as a number
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"cfg-distortion {getattr(args, 'command', '')}: numerical error: {message}".replace("  ", " "),
-              file=sys.stderr)
+    if isinstance(exc, (ArithmeticError, MemoryError)):  # numerical trouble: reported, never printed as a number
+        print(f"cfg-distortion {command}: numerical error: {message}".replace("  ", " "), file=sys.stderr)
         return 3
-    except OSError as exc:  # a file could not be written after the checks passed (disk full, ...)
-        print(f"cfg-distortion {getattr(args, 'command', '')}: error: {exc.strerror or exc}"
+    if isinstance(exc, OSError):  # a file could not be written after the checks passed (disk full, ...)
+        print(f"cfg-distortion {command}: error: {exc.strerror or exc}"
               f"{': ' + str(exc.filename) if getattr(exc, 'filename', None) else ''}; files already there are "
               "left as they were".replace("  ", " "), file=sys.stderr)
         return 1
+    return None
+
+
+def _interrupted(args) -> int:
+    print(f"cfg-distortion {getattr(args, 'command', '')}: interrupted; files already there are left as "
+          "they were".replace("  ", " "), file=sys.stderr)
+    return 130
+
+
+def _wraps_an_interrupt(exc: BaseException) -> bool:
+    """Whether a Ctrl-C (or SIGTERM) is behind ``exc``: Python 3.11 turns a KeyboardInterrupt raised
+    inside a class body's ``__set_name__`` into a RuntimeError (seen when Ctrl-C lands while
+    matplotlib is imported), and other code may raise while unwinding from one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":
