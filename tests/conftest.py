@@ -3,6 +3,10 @@ import os
 import signal
 from pathlib import Path
 
+# sympy keeps 1000 expressions in its cache by default; the symbolic tests of one run reuse many more
+# (about 10 % of their time). Read when sympy is first imported, which is after this file.
+os.environ.setdefault("SYMPY_CACHE_SIZE", "100000")
+
 import pytest
 from hypothesis import settings
 

@@ -1,11 +1,15 @@
-"""The CLI's JSON contract and its bad-input behaviour (one line on stderr, exit 2)."""
+"""The CLI's JSON contract and its bad-input behaviour (one line on stderr, exit 2).
+
+Most runs are in process (``conftest.cli_main``: the same ``app.main`` that the entry point calls);
+the subprocess runs here hold the entry point itself: its exit codes, a one-line stderr and no
+traceback for both kinds of bad input (argparse's and the API's ValueError), and ``verify``."""
 import json
 import math
 import subprocess
 import sys
 
 import pytest
-from conftest import DEFINITIONS
+from conftest import DEFINITIONS, cli_main, refused
 
 
 def run(*args):
@@ -13,13 +17,17 @@ def run(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+def _json(capsys, *args):
+    code, out, err = cli_main(capsys, *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
 @pytest.mark.parametrize("name", ["ou", "ve", "flow"])
 @pytest.mark.parametrize("sigma2", [0.25, 1.0, 2.0])
-def test_critical_t_json(name, sigma2):
+def test_critical_t_json(name, sigma2, capsys):
     t = 0.4
-    r = run("critical", "--sigma2", str(sigma2), "--t", str(t), "--process", name, "--json")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    out = _json(capsys, "critical", "--sigma2", str(sigma2), "--t", str(t), "--process", name, "--json")
     assert {"alpha_c", "t", "sigma2", "process", "expression"} <= out.keys()
     a_def, b_def, _ = DEFINITIONS[name]
     cap = 0.5 * math.log1p(a_def(t) ** 2 / (a_def(t) ** 2 * sigma2 + b_def(t) ** 2))
@@ -28,18 +36,18 @@ def test_critical_t_json(name, sigma2):
     assert "\\log" in out["expression"]
 
 
-def test_critical_alpha_json_and_null():
-    out = json.loads(run("critical", "--sigma2", "1", "--alpha", "0.2", "--json").stdout)
+def test_critical_alpha_json_and_null(capsys):
+    out = _json(capsys, "critical", "--sigma2", "1", "--alpha", "0.2", "--json")
     assert out["t_c"] == pytest.approx(0.5 * math.log(1 / math.expm1(0.4)), abs=1e-12)  # sigma2 = 1: 1/S
-    never = json.loads(run("critical", "--sigma2", "1", "--alpha", "0.5", "--json").stdout)
+    never = _json(capsys, "critical", "--sigma2", "1", "--alpha", "0.5", "--json")
     assert never["t_c"] is None and never["never_classified"] is True
 
 
-def test_infinite_threshold_is_said_not_printed():
-    r = run("critical", "--sigma2", "0", "--t", "0", "--json")
-    out = json.loads(r.stdout)
+def test_infinite_threshold_is_said_not_printed(capsys):
+    out = _json(capsys, "critical", "--sigma2", "0", "--t", "0", "--json")
     assert out["alpha_c"] is None and out["alpha_c_infinite"] is True and "infinite" in out["message"]
-    human = run("critical", "--sigma2", "0", "--t", "0").stdout
+    code, human, _ = cli_main(capsys, "critical", "--sigma2", "0", "--t", "0")
+    assert code == 0
     assert "infinite" in human and "inf " not in human
 
 
@@ -56,7 +64,13 @@ def test_infinite_threshold_is_said_not_printed():
     (["--sigma2", "1", "--t", "1", "--process", "vp"], "process"),
     (["--sigma2", "abc", "--t", "1"], "sigma2"),
 ])
-def test_bad_input_is_one_line_exit_2(args, word):
+def test_bad_input_is_one_line_exit_2(args, word, capsys):
+    refused(capsys, "critical", *args, word=word, stdout_empty=True)
+
+
+@pytest.mark.parametrize("args,word", [(["--sigma2", "abc", "--t", "1"], "sigma2"),  # refused by argparse
+                                       (["--sigma2", "1", "--t", "inf"], "t")])  # by the API's ValueError
+def test_entry_point_bad_input_is_one_line_exit_2(args, word):
     r = run("critical", *args)
     assert r.returncode == 2
     assert r.stdout == ""

@@ -85,25 +85,28 @@ def layer(module: str) -> int:
     return LAYERS[first]
 
 
-EDGES = {m: imports(m) for m in MODULES}
+@pytest.fixture(scope="module")
+def edges():
+    """{module: imports(module)} (parsed once per run, by the worker that runs these tests, not at collection)."""
+    return {m: imports(m) for m in MODULES}
 
 
-def test_the_walk_sees_the_known_imports():
+def test_the_walk_sees_the_known_imports(edges):
     """Guards the walker itself: a module-level, a function-level and a relative import."""
-    assert ("cfg_distortion.meanfield.flow", True) in EDGES["cfg_distortion.meanfield.dmf"]
-    assert ("cfg_distortion.theory.equations", False) in EDGES["cfg_distortion.cli.equations"]
-    assert ("cfg_distortion.theory.symbols", True) in EDGES["cfg_distortion.theory.process"]
+    assert ("cfg_distortion.meanfield.flow", True) in edges["cfg_distortion.meanfield.dmf"]
+    assert ("cfg_distortion.theory.equations", False) in edges["cfg_distortion.cli.equations"]
+    assert ("cfg_distortion.theory.symbols", True) in edges["cfg_distortion.theory.process"]
 
 
-def test_no_back_edges():
-    bad = [f"{m} imports {dep}" for m, deps in EDGES.items() for dep, _ in deps
+def test_no_back_edges(edges):
+    bad = [f"{m} imports {dep}" for m, deps in edges.items() for dep, _ in deps
            if layer(dep) > layer(m)]
     assert not bad, "imports against the layer order:\n" + "\n".join(sorted(set(bad)))
 
 
-def test_only_the_cli_imports_theory_at_run_time():
+def test_only_the_cli_imports_theory_at_run_time(edges):
     bad = []
-    for m, deps in EDGES.items():
+    for m, deps in edges.items():
         if m.startswith("cfg_distortion.theory") or m.startswith("cfg_distortion.cli"):
             continue
         for dep, at_top in deps:
@@ -114,8 +117,8 @@ def test_only_the_cli_imports_theory_at_run_time():
     assert not bad, "\n".join(sorted(set(bad)))
 
 
-def test_no_import_cycles():
-    graph = {m: {d for d, _ in deps if d != m} for m, deps in EDGES.items()}
+def test_no_import_cycles(edges):
+    graph = {m: {d for d, _ in deps if d != m} for m, deps in edges.items()}
     index, low, stack, on_stack, cycles = {}, {}, [], set(), []
 
     def strongconnect(v):  # Tarjan
