@@ -74,15 +74,20 @@ def wrong_class_kappa(alpha, q, a, Gamma):
         frozen = np.broadcast_to(frozen, shape).copy()
     if frozen.any():
         fal, fq, fa, fG = (np.broadcast_to(x, shape)[frozen] for x in (alpha, q, a, Gamma))
-        kappa[frozen] = G.kappa_frozen(frozen_root(fal, fq, fa, fG), fq, fa, fG)
+        kappa[frozen] = _frozen_kappa(fal, fq, fa, fG)
     return kappa, frozen
 
 
 def _wrong_class_kappa_point(alpha, q, a, Gamma):
     """wrong_class_kappa at one point (the scalar calls of solve_ivp), without array overhead."""
     if math.isfinite(alpha) and G.entropy_saddle(alpha, q, a, Gamma) < 0:
-        return np.float64(G.kappa_frozen(frozen_root(alpha, q, a, Gamma)[0], q, a, Gamma)), np.bool_(True)
+        return np.float64(_frozen_kappa(alpha, q, a, Gamma)[0]), np.bool_(True)
     return np.float64(G.kappa_annealed(q, a, Gamma)), np.bool_(False)
+
+
+def _frozen_kappa(alpha, q, a, Gamma):
+    """kappa_eff where the wrong classes are frozen: the generated envelope form at the frozen root."""
+    return G.kappa_frozen(frozen_root(alpha, q, a, Gamma), q, a, Gamma)
 
 
 def classification_margin(m, q, alpha, a, Gamma):
