@@ -20,8 +20,9 @@ pytestmark = pytest.mark.xdist_group("sympy")
 
 
 @pytest.fixture
-def fresh_equations():
-    """Clear the cached equations before and after a test that changes theory/ in memory."""
+def fresh_equations(generated):
+    """Clear the cached equations before and after a test that changes theory/ in memory; the
+    session's regeneration (``generated``, computed in this process) is done before any such change."""
     EQ.clear_cache()
     yield
     EQ.clear_cache()
@@ -87,8 +88,9 @@ def test_fixed_norm_threshold_is_below_capacity(snr_):
 
 
 def test_derive_check_passes_on_the_committed_tree(generated):
-    """In a fresh interpreter with another hash seed (the session's ``generated`` run, from the
-    repository root): the output does not depend on set order."""
+    """The session's ``generated`` run (from the repository root, before any test changes theory/ in
+    memory; the worker's random hash seed differs from the one that wrote the documents, so the
+    output does not depend on set order)."""
     assert generated["derive_check_status"] == 0, generated["derive_check_stderr"]
 
 
