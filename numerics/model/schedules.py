@@ -120,7 +120,8 @@ def parse_schedule(spec: str, T: float = 10.0, process: str | None = None) -> Sc
             # index k such that t_{k+1} < t <= t_k; t > t1 -> 0 (vals[-1]); t <= t_last -> w_last
             if t.ndim == 0:  # one time (solve_ivp's calls): the same rule without array overhead
                 t = float(t)
-                return 0.0 if t > times[0] else values[min(max(sum(tk >= t for tk in times) - 1, 0), len(values) - 1)]
+                return np.float64(0.0 if t > times[0] else
+                                  values[min(max(sum(tk >= t for tk in times) - 1, 0), len(values) - 1)])
             k = np.searchsorted(-edges, -t, side="right") - 1  # number of t_k >= t, minus 1
             return np.where(t > edges[0], 0.0, vals[np.clip(k, 0, len(values) - 1)])
 
