@@ -3,12 +3,13 @@ import os
 import signal
 from pathlib import Path
 
-# sympy keeps 1000 expressions in its cache by default; the symbolic tests of one run reuse many more
-# (about 10 % of their time). Read when sympy is first imported, which is after this file.
-os.environ.setdefault("SYMPY_CACHE_SIZE", "100000")
-
 import pytest
 from hypothesis import settings
+
+# sympy keeps 1000 expressions in its cache by default; the symbolic tests of one run reuse many more
+# (about 10 % of their time). Read when sympy is first imported, which is after this file (pytest and
+# hypothesis do not import it).
+os.environ.setdefault("SYMPY_CACHE_SIZE", "100000")
 
 # Property tests are derandomised (a fixed example sequence, the same on every run and in CI) and
 # keep no example database; HYPOTHESIS_PROFILE=explore draws fresh examples for a local hunt.
@@ -64,8 +65,8 @@ def repo():
 # `-n auto --dist loadgroup` in pyproject) every test that asks for it is in the xdist group "sympy",
 # so one worker computes it, with the sympy derivations those tests build anyway already cached
 # there (a separate interpreter repeated them: about 30 s of CPU). The worker's hash seed is random,
-# as in the `python -m cfg_distortion.theory.codegen` run that wrote the committed module, so the
-# comparison also fails if the output ever depended on set order.
+# as in the `python -m cfg_distortion.theory.codegen` run that wrote the committed module, so an
+# output that depended on set order would show as a mismatch on some runs.
 @pytest.fixture(scope="session")
 def generated():
     """What ``python -m cfg_distortion.theory.codegen`` and ``cfg-distortion derive --check`` produce
