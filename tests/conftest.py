@@ -1,3 +1,4 @@
+import json
 import math
 import os
 import signal
@@ -34,6 +35,13 @@ def cli_main(capsys, *args):
     code = app.main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def cli_json(capsys, *args, code=0):
+    """In-process CLI run that must exit ``code``: its stdout, parsed as the one JSON object it is."""
+    status, out, err = cli_main(capsys, *args)
+    assert status == code, (args, out, err)
+    return json.loads(out)
 
 
 def refused(capsys, *args, word, code=2, stdout_empty=False):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DEFINITIONS, cli_main, refused
+from conftest import DEFINITIONS, cli_json, cli_main, refused
 
 
 def run(*args):
@@ -17,17 +17,11 @@ def run(*args):
                           capture_output=True, text=True, timeout=120)
 
 
-def _json(capsys, *args):
-    code, out, err = cli_main(capsys, *args)
-    assert code == 0, err
-    return json.loads(out)
-
-
 @pytest.mark.parametrize("name", ["ou", "ve", "flow"])
 @pytest.mark.parametrize("sigma2", [0.25, 1.0, 2.0])
 def test_critical_t_json(name, sigma2, capsys):
     t = 0.4
-    out = _json(capsys, "critical", "--sigma2", str(sigma2), "--t", str(t), "--process", name, "--json")
+    out = cli_json(capsys, "critical", "--sigma2", str(sigma2), "--t", str(t), "--process", name, "--json")
     assert {"alpha_c", "t", "sigma2", "process", "expression"} <= out.keys()
     a_def, b_def, _ = DEFINITIONS[name]
     cap = 0.5 * math.log1p(a_def(t) ** 2 / (a_def(t) ** 2 * sigma2 + b_def(t) ** 2))
@@ -37,14 +31,14 @@ def test_critical_t_json(name, sigma2, capsys):
 
 
 def test_critical_alpha_json_and_null(capsys):
-    out = _json(capsys, "critical", "--sigma2", "1", "--alpha", "0.2", "--json")
+    out = cli_json(capsys, "critical", "--sigma2", "1", "--alpha", "0.2", "--json")
     assert out["t_c"] == pytest.approx(0.5 * math.log(1 / math.expm1(0.4)), abs=1e-12)  # sigma2 = 1: 1/S
-    never = _json(capsys, "critical", "--sigma2", "1", "--alpha", "0.5", "--json")
+    never = cli_json(capsys, "critical", "--sigma2", "1", "--alpha", "0.5", "--json")
     assert never["t_c"] is None and never["never_classified"] is True
 
 
 def test_infinite_threshold_is_said_not_printed(capsys):
-    out = _json(capsys, "critical", "--sigma2", "0", "--t", "0", "--json")
+    out = cli_json(capsys, "critical", "--sigma2", "0", "--t", "0", "--json")
     assert out["alpha_c"] is None and out["alpha_c_infinite"] is True and "infinite" in out["message"]
     code, human, _ = cli_main(capsys, "critical", "--sigma2", "0", "--t", "0")
     assert code == 0

@@ -14,14 +14,13 @@ unclassified trajectories; the CSV rows equal the per-point trajectories. ``veri
 equations and derive have no --json (they write documents; tests/test_documents.py).
 """
 import csv
-import json
 import math
 
 import numpy as np
 import pytest
 
 import cfg_distortion as cd
-from cfg_distortion.cli.app import main
+from conftest import cli_json
 
 
 def trajectory(alpha, omega=None, sigma2=1.0, **kw):
@@ -47,16 +46,9 @@ def _blank_figure(stem):
     return None  # the CLI closes what plot() returns; plt.close(None) closes nothing open here
 
 
-def _json(capsys, *argv, code=0):
-    rc = main(list(argv))
-    out = capsys.readouterr().out
-    assert rc == code, out
-    return json.loads(out)
-
-
 @pytest.mark.parametrize("process,sigma2,t", [("ve", 0.5, 0.7), ("flow", 2.0, 0.3)])
 def test_critical_alpha_c(capsys, process, sigma2, t):
-    out = _json(capsys, "critical", "--sigma2", str(sigma2), "--t", str(t), "--process", process, "--json")
+    out = cli_json(capsys, "critical", "--sigma2", str(sigma2), "--t", str(t), "--process", process, "--json")
     api = cd.alpha_c(t, sigma2, process)
     assert out["alpha_c"] == api.alpha_c and out["t"] == t and out["sigma2"] == sigma2 and out["process"] == process
     assert isinstance(out["expression"], str) and out["expression"]
@@ -66,11 +58,11 @@ def test_critical_alpha_c(capsys, process, sigma2, t):
 
 
 def test_critical_t_c(capsys):
-    out = _json(capsys, "critical", "--sigma2", "0.5", "--alpha", "0.2", "--process", "ve", "--json")
+    out = cli_json(capsys, "critical", "--sigma2", "0.5", "--alpha", "0.2", "--process", "ve", "--json")
     api = cd.t_c(0.2, 0.5, "ve")
     assert out["t_c"] == api.t_c and out["sigma2"] == 0.5 and out["process"] == "ve"
     assert cd.alpha_c(out["t_c"], 0.5, "ve").alpha_c == pytest.approx(0.2, rel=1e-9)
-    never = _json(capsys, "critical", "--sigma2", "1", "--alpha", "5", "--json")
+    never = cli_json(capsys, "critical", "--sigma2", "1", "--alpha", "5", "--json")
     assert never["t_c"] is None and never["never_classified"] is True
 
 
@@ -82,7 +74,7 @@ def test_verify_reports_each_check_by_value(capsys, monkeypatch):
     monkeypatch.setattr(registry, "all_checks", lambda: dict(fakes))
     for name, fn in fakes.items():
         monkeypatch.setitem(registry._ROUTE_OF, name, fn().route)
-    out = _json(capsys, "verify", "--json", code=1)  # one check fails: exit 1
+    out = cli_json(capsys, "verify", "--json", code=1)  # one check fails: exit 1
     assert out["passed"] is False
     assert [c["name"] for c in out["checks"]] == list(fakes)
     for got, fn in zip(out["checks"], fakes.values()):
@@ -100,7 +92,7 @@ def test_verify_reports_each_check_by_value(capsys, monkeypatch):
     (["--alpha", "inf", "--omega", "2", "--sigma2", "0.5"], dict(alpha=math.inf, omega=2.0, sigma2=0.5)),
 ])
 def test_trajectory(capsys, args, kw):
-    out = _json(capsys, "trajectory", *args, "--json")
+    out = cli_json(capsys, "trajectory", *args, "--json")
     kw = dict(kw)
     tr = trajectory(kw.pop("alpha"), kw.pop("omega", None), kw.pop("sigma2"), **kw)
     assert out["m_final"] == tr.m[-1] and out["v_final"] == tr.v[-1]
@@ -115,7 +107,7 @@ def test_trajectory(capsys, args, kw):
 
 
 def test_simulate(capsys):
-    out = _json(capsys, "simulate", "--d", "6", "--K", "7", "--schedule", "piecewise:inf:2,0.4:-1", "--sigma2", "0.6",
+    out = cli_json(capsys, "simulate", "--d", "6", "--K", "7", "--schedule", "piecewise:inf:2,0.4:-1", "--sigma2", "0.6",
                 "--n", "150", "--steps", "60", "--seed", "3", "--sampler", "ode", "--json")
     r = cd.simulate(6, 7, schedule="piecewise:inf:2,0.4:-1", sigma2=0.6, n=150, steps=60, seed=3, sampler="ode")
     for key in ("m_mean", "m_sem", "v_mean", "v_sem", "classified_fraction", "K", "d", "n", "steps", "sigma2",
@@ -126,7 +118,7 @@ def test_simulate(capsys):
 
 
 def test_finite_d(capsys):
-    out = _json(capsys, "finite-d", "--d", "30", "--alpha", "0.2", "--omega", "2", "--sigma2", "0.7", "--sampler",
+    out = cli_json(capsys, "finite-d", "--d", "30", "--alpha", "0.2", "--omega", "2", "--sigma2", "0.7", "--sampler",
                 "ode", "--paths", "300", "--steps", "80", "--seed", "5", "--json")
     r = cd.finite_d(30, alpha=0.2, omega=2.0, sigma2=0.7, sampler="ode", paths=300, steps=80, seed=5)
     for key in ("m_mean", "m_sd", "m_sem", "v_mean", "v_sd", "v_sem", "classified_fraction", "d", "K", "alpha_d",
@@ -140,7 +132,7 @@ def test_schedule_design(capsys):
     """The reported schedule, integrated again, gives the reported m, v, branch and switches, with
     v(0) = sigma2 to the design's 1e-4; the constant-omega baseline is trajectory(alpha, omega_max)."""
     alpha, sigma2, W = 0.3, 0.8, 3.0
-    out = _json(capsys, "schedule-design", "--alpha", str(alpha), "--sigma2", str(sigma2), "--omega", str(W),
+    out = cli_json(capsys, "schedule-design", "--alpha", str(alpha), "--sigma2", str(sigma2), "--omega", str(W),
                 "--sampler", "ode", "--json")
     tr = trajectory(alpha, sigma2=sigma2, schedule=out["schedule"], sampler="ode")
     assert out["m_final"] == pytest.approx(tr.m_final, abs=1e-9) and out["v_final"] == pytest.approx(tr.v_final, abs=1e-9)
@@ -161,7 +153,7 @@ def test_schedules(capsys, monkeypatch):
 
     monkeypatch.setattr(design, "design_schedule", no_window)
     alpha, sigma2, W = 0.25, 1.5, 2.0
-    out = _json(capsys, "schedules", "--alpha", str(alpha), "--sigma2", str(sigma2), "--omega", str(W), "--sampler",
+    out = cli_json(capsys, "schedules", "--alpha", str(alpha), "--sigma2", str(sigma2), "--omega", str(W), "--sampler",
                 "ode", "--json")
     assert (out["alpha"], out["sigma2"], out["omega"], out["sampler"]) == (alpha, sigma2, W, "ode")
     names = [r["name"] for r in out["schedules"]]
@@ -185,7 +177,7 @@ def test_phase_diagram(capsys, tmp_path, monkeypatch):
     omega inner) equal to the per-point trajectory. (The figure is stubbed: tests/test_phase.py.)"""
     monkeypatch.setattr(cd.api.PhaseDiagram, "plot", lambda self, path=None: _blank_figure(path))
     alphas, omegas, sigma2 = np.linspace(0.1, 0.7, 3), np.array([3.0, 0.0]), 0.7
-    out = _json(capsys, "phase-diagram", "--alpha", "0.1:0.7:3", "--omega=3:0:2", "--sigma2", str(sigma2),
+    out = cli_json(capsys, "phase-diagram", "--alpha", "0.1:0.7:3", "--omega=3:0:2", "--sigma2", str(sigma2),
                 "--out", str(tmp_path), "--xtol", "1e-7", "--json")
     assert out["points"] == 6 and out["sigma2"] == sigma2
     assert [b["omega"] for b in out["boundary"]] == list(omegas)
@@ -214,7 +206,7 @@ def test_validate(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(VAL, "QUICK", (case,))
     monkeypatch.setitem(VAL.SETTINGS, "quick", settings)
     monkeypatch.setattr(cd.api.Validation, "plot", lambda self, path=None: _blank_figure(path))  # not the contract
-    out = _json(capsys, "validate", "--quick", "--steps", "40", "--out", str(tmp_path), "--json")
+    out = cli_json(capsys, "validate", "--quick", "--steps", "40", "--out", str(tmp_path), "--json")
     row = out["rows"][0]
     assert [r["d"] for r in out["rows"]] == [8, 10] and set(out["extrapolated"]) >= {
         "m", "m_se", "v", "v_se", "model", "consistent_m", "consistent_v"}
